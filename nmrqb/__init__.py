@@ -1,0 +1,21 @@
+"""nmrqb: NMR experiment planning for magnetic-dipolar quantum batteries.
+
+The top-level package exposes the model and the error hierarchy; the
+measures, the charging and the dephasing dynamics live in their own modules
+(``nmrqb.measures``, ``nmrqb.dephasing``).  Conventions (Hamiltonian, signs,
+metric definitions) follow ``DESIGN.md`` §1–§2.
+"""
+
+from nmrqb.errors import DataError, NmrqbError, PhysicsError, ProtocolError
+from nmrqb.model import DipolarModel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DipolarModel",
+    "NmrqbError",
+    "PhysicsError",
+    "ProtocolError",
+    "DataError",
+    "__version__",
+]

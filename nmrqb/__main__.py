@@ -1,0 +1,7 @@
+"""Allow ``python -m nmrqb``."""
+
+import sys
+
+from nmrqb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,152 @@
+"""Command-line interface of nmrqb.
+
+``nmrqb state`` is a quick calculator: the closed-form spectrum, the Gibbs
+state and every resource and battery measure for one parameter set, as text
+or JSON.  User mistakes (bad numbers, unphysical values) are printed as one
+line on stderr with a non-zero exit status, never as a traceback.  This
+module parses and prints; the physics lives in the library modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+import numpy as np
+
+from nmrqb import __version__
+from nmrqb.errors import NmrqbError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (no usage dump)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _real(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a real number") from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nmrqb", description="NMR experiment planning for magnetic-dipolar quantum batteries.")
+    p.add_argument("--version", action="version", version=f"nmrqb {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser(
+        "state",
+        help="spectrum, Gibbs state and all measures for one parameter set",
+        description=(
+            "Print the closed-form spectrum, the Gibbs state exp(-H/T)/Z and every "
+            "resource measure (l1 coherence, concurrence, discord, entropies) and "
+            "battery measure (energy, ergotropy, capacity) of the dipolar model."
+        ),
+    )
+    for name, helptext in [
+        ("B", "Zeeman splitting"),
+        ("D", "Dzyaloshinsky-Moriya interaction"),
+        ("G", "KSEA interaction"),
+        ("Delta", "axial dipolar anisotropy"),
+        ("epsilon", "rhombic dipolar anisotropy"),
+    ]:
+        s.add_argument(f"--{name}", type=_real, default=0.0, metavar="X", help=f"{helptext} (default 0)")
+    s.add_argument("--T", type=_real, default=1.0, metavar="X", help="temperature, k_B = 1 (default 1)")
+    s.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    s.set_defaults(func=_cmd_state)
+
+    return p
+
+
+def state_report(B=0.0, D=0.0, G=0.0, Delta=0.0, epsilon=0.0, T=1.0) -> dict:
+    """Everything ``nmrqb state`` prints, as a JSON-ready dict."""
+    from nmrqb import measures
+    from nmrqb.model import DipolarModel, check_temperature
+
+    model = DipolarModel(B=B, D=D, G=G, Delta=Delta, epsilon=epsilon)
+    T = check_temperature(T)
+    vals, vecs = model.spectrum_array()
+    rho = model.gibbs_array(T)
+    H = model.hamiltonian_array()
+    return {
+        "parameters": {**model.as_dict(), "T": T},
+        "spectrum": {
+            "energies": vals.tolist(),
+            "eigenvectors_real": vecs.real.T.tolist(),
+            "eigenvectors_imag": vecs.imag.T.tolist(),
+        },
+        "gibbs_state": {"real": rho.real.tolist(), "imag": rho.imag.tolist()},
+        "measures": {
+            "l1_coherence": measures.l1_coherence(rho),
+            "concurrence": measures.concurrence(rho),
+            "discord": measures.discord(rho),
+            "von_neumann_entropy": measures.von_neumann_entropy(rho),
+            "mutual_information": measures.mutual_information(rho),
+            "energy": measures.energy(rho, H),
+            "ergotropy": measures.ergotropy(rho, H),
+            "capacity": measures.capacity(rho, H),
+        },
+    }
+
+
+def _fmt_c(z: complex) -> str:
+    re, im = z.real, z.imag
+    if abs(im) < 5e-13:
+        return f"{re: .6f}"
+    return f"{re: .6f}{im:+.6f}j"
+
+
+def _print_text(rep: dict) -> None:
+    pars = rep["parameters"]
+    print("nmrqb state: " + "  ".join(f"{k}={v:g}" for k, v in pars.items()))
+    print("\nSpectrum of H_DP (closed form, ascending):")
+    basis = ["|00>", "|01>", "|10>", "|11>"]
+    re = np.array(rep["spectrum"]["eigenvectors_real"])
+    im = np.array(rep["spectrum"]["eigenvectors_imag"])
+    for k, e in enumerate(rep["spectrum"]["energies"]):
+        v = re[k] + 1j * im[k]
+        terms = " ".join(f"({_fmt_c(c).strip()}){b}" for c, b in zip(v, basis) if abs(c) > 5e-13)
+        print(f"  E{k + 1} = {e: .10f}   {terms}")
+    print(f"\nGibbs state exp(-H/T)/Z at T = {pars['T']:g}:")
+    g = np.array(rep["gibbs_state"]["real"]) + 1j * np.array(rep["gibbs_state"]["imag"])
+    for row in g:
+        print("  [" + "  ".join(f"{_fmt_c(z):>22}" for z in row) + " ]")
+    print("\nMeasures of the Gibbs state:")
+    units = {
+        "discord": "bits",
+        "von_neumann_entropy": "bits",
+        "mutual_information": "bits",
+    }
+    for k, v in rep["measures"].items():
+        print(f"  {k:<20} {v: .10f} {units.get(k, '')}".rstrip())
+
+
+def _cmd_state(args: argparse.Namespace) -> int:
+    rep = state_report(B=args.B, D=args.D, G=args.G, Delta=args.Delta, epsilon=args.epsilon, T=args.T)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        _print_text(rep)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nmrqb`` console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except NmrqbError as exc:
+        print(f"nmrqb: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
