@@ -62,6 +62,17 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     s.set_defaults(func=_cmd_state)
 
+    f = sub.add_parser(
+        "figure",
+        help="reproduce a figure of the source paper (PNG + CSV + JSON)",
+        description=(
+            "Write the source paper's Figure N (3-10), or all of them, as PNG with the paper's "
+            "panel layout, the plotted numbers as CSV and the caption/assumptions as JSON."
+        ),
+    )
+    f.add_argument("which", metavar="N", help="figure number 3..10, or 'all'")
+    f.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    f.set_defaults(func=_cmd_figure)
     return p
 
 
@@ -134,6 +145,22 @@ def _cmd_state(args: argparse.Namespace) -> int:
         print(json.dumps(rep, indent=2))
     else:
         _print_text(rep)
+    return 0
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    from nmrqb import figures
+
+    if args.which == "all":
+        numbers = sorted(figures.FIGURES)
+    else:
+        try:
+            numbers = [int(args.which)]
+        except ValueError:
+            numbers = [args.which]
+    for n in numbers:
+        paths = figures.write_figure(figures.build(n), args.out)
+        print(f"Fig. {n}: {paths['png']}  {paths['csv']}")
     return 0
 
 
