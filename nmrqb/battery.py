@@ -33,6 +33,7 @@ import qutip
 
 from nmrqb import _charging as K
 from nmrqb import measures
+from nmrqb._checks import finite_grid
 from nmrqb.errors import PhysicsError
 from nmrqb.model import DIMS, DipolarModel, check_temperature, gibbs_from_spectrum, hamiltonian_batch, spectrum_batch
 
@@ -50,20 +51,6 @@ class Maximum(NamedTuple):
 
     value: float
     omega_t: float
-
-
-def _omega_t(omega_t) -> np.ndarray:
-    try:
-        t = np.asarray(omega_t, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PhysicsError(f"omega_t = {omega_t!r} is not allowed: give an array of real numbers") from None
-    if t.ndim == 0:
-        t = t.reshape(1)
-    if t.ndim != 1 or t.size == 0:
-        raise PhysicsError(f"omega_t has shape {t.shape}: a non-empty 1-D array is required")
-    if not np.all(np.isfinite(t)):
-        raise PhysicsError(f"omega_t contains {float(t[~np.isfinite(t)][0])!r}: every Ωt must be finite")
-    return t
 
 
 @dataclass(frozen=True)
@@ -133,7 +120,7 @@ def charge(model: DipolarModel, T, omega_t) -> BatteryTrace:
     if not isinstance(model, DipolarModel):
         raise PhysicsError(f"model must be a DipolarModel, got {type(model).__name__}")
     T = check_temperature(T)
-    tau = _omega_t(omega_t)
+    tau = finite_grid("omega_t", omega_t)
     zeta = model.gibbs_array(T)
     h = model.hamiltonian_array()
     f = K.fourier_coefficients(zeta)
@@ -202,15 +189,7 @@ class ChargingMap:
 def _axis(name: str, values) -> np.ndarray:
     if name not in MAP_PARAMETERS:
         raise PhysicsError(f"map axis {name!r} is not allowed: use one of {', '.join(MAP_PARAMETERS)}")
-    try:
-        v = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PhysicsError(f"{name} values {values!r} are not allowed: give real numbers") from None
-    if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
-        raise PhysicsError(f"{name} values must be a non-empty 1-D array of finite numbers")
-    if name == "T" and np.any(v <= 0):
-        raise PhysicsError(f"T values contain {float(v[v <= 0][0])!r}: every temperature must be > 0")
-    return v
+    return finite_grid(name, values, lower=0.0 if name == "T" else None, strict=True)
 
 
 def map_metrics(params: dict[str, np.ndarray], tau: np.ndarray, chunk_bytes: int = 12 << 20) -> dict[str, np.ndarray]:
@@ -278,7 +257,7 @@ def charging_map(
         raise PhysicsError(f"map axes must differ, got {x_name!r} twice")
     xv = _axis(x_name, x_values)
     yv = _axis(y_name, y_values)
-    tau = _omega_t(omega_t)
+    tau = finite_grid("omega_t", omega_t)
     fixed = {"B": B, "D": D, "G": G, "Delta": Delta, "epsilon": epsilon, "T": T}
     DipolarModel(**{k: v for k, v in fixed.items() if k != "T"})  # validates the fixed values
     check_temperature(T)

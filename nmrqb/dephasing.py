@@ -21,6 +21,7 @@ import qutip
 import scipy.linalg
 
 from nmrqb import measures
+from nmrqb._checks import finite_grid
 from nmrqb.errors import PhysicsError
 from nmrqb.model import DIMS, PAULI2, DipolarModel
 
@@ -68,21 +69,6 @@ def _initial_state(rho0) -> np.ndarray:
         )
     a = measures._states(arr, measures.STATE_ATOL, name="rho0", eigs=False).a
     return a
-
-
-def _times(times) -> np.ndarray:
-    try:
-        t = np.asarray(times, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise PhysicsError(f"times = {times!r} is not allowed: give real numbers ≥ 0") from None
-    if t.ndim == 0:
-        t = t.reshape(1)
-    if t.ndim != 1 or t.size == 0:
-        raise PhysicsError(f"times has shape {t.shape}: a non-empty 1-D array is required")
-    if not np.all(np.isfinite(t)) or np.any(t < 0):
-        bad = t[~(np.isfinite(t) & (t >= 0))][0]
-        raise PhysicsError(f"times contains {float(bad)!r}: every time must be finite and ≥ 0")
-    return t
 
 
 @dataclass(frozen=True)
@@ -166,7 +152,7 @@ def dephase(
     if method not in ("auto", "eig", "expm"):
         raise PhysicsError(f"method = {method!r} is not allowed: use 'auto', 'eig' or 'expm'")
     r0 = _initial_state(rho0)
-    t = _times(times)
+    t = finite_grid("times", times, lower=0.0)
     lv = liouvillian(model, g)
     v0 = r0.reshape(16)
 

@@ -95,7 +95,7 @@ def test_maxima_report_value_and_position():
     "args, message",
     [
         ((DipolarModel(), 0.0, [0, 1]), "T = 0.0"),
-        ((DipolarModel(), 1.0, [0, float("nan")]), "omega_t contains nan"),
+        ((DipolarModel(), 1.0, [0, float("nan")]), "omega_t contains nan: every value must be finite"),
         ((DipolarModel(), 1.0, []), "non-empty"),
         (("model", 1.0, [0, 1]), "DipolarModel"),
     ],
@@ -138,7 +138,7 @@ def test_map_memory_is_bounded_by_chunking():
     [
         (dict(x_name="Omega"), "map axis 'Omega'"),
         (dict(y_name="Delta"), "map axes must differ"),
-        (dict(y_name="T", y_values=[1.0, -1.0]), "every temperature must be > 0"),
+        (dict(y_name="T", y_values=[1.0, -1.0]), r"T contains -1.0: every value must be finite and > 0"),
         (dict(x_values=[]), "non-empty"),
         (dict(B=float("nan")), "B = nan"),
     ],
