@@ -1,8 +1,27 @@
-"""pulses: NMR spin systems, pulse-sequence elements and builders, simulation
-with relaxation, FIDs, spectra and NMR data I/O.
+"""pulses: NMR spin systems, pulse-sequence elements, simulation with
+relaxation, FIDs, spectra and NMR data I/O.
 
 A general NMR library: it takes Hamiltonians, states and spin systems as
-plain objects and never imports ``nmrqb``.  Its content is built under the
-pulses issue; this package is shipped now so that the distribution layout is
-fixed from the start.
+plain objects and never imports ``nmrqb``.
+
+    from pulses import SpinSystem, Spin, Coupling, Sequence, Pulse, Delay, Acquire, simulate
+    sys = SpinSystem((Spin("1H", offset_hz=120, t1_s=1, t2_s=0.1), Spin("13C", t2_s=0.2)),
+                     (Coupling(0, 1, 140.0),), proton_mhz=400)
+    res = simulate(sys, Sequence((Pulse(flip_deg=90, nutation_hz=25e3), Acquire(points=2048, spectral_width_hz=2000))))
+    spec = fft(apodize(res.fid("1H"), lb_hz=1.0))
 """
+
+from pulses.bruker import read_bruker, read_bruker_processed, write_bruker
+from pulses.errors import DataError, PulsesError, SequenceError, SimulationError, SpinSystemError
+from pulses.fid import FID, stack_fids
+from pulses.sequence import Acquire, Delay, Gradient, PhaseStep, Pulse, Sequence
+from pulses.simulate import Distribution, SimulationResult, Simulator, simulate
+from pulses.spectra import Spectrum, add_noise, apodize, fft, fit_lines, integrate, measure_snr, zero_fill
+from pulses.spinsystem import ISOTOPES, Coupling, Spin, SpinSystem
+
+__all__ = [
+    "Acquire", "Coupling", "DataError", "Delay", "Distribution", "FID", "Gradient", "ISOTOPES", "PhaseStep",
+    "Pulse", "PulsesError", "Sequence", "SequenceError", "SimulationError", "SimulationResult", "Simulator",
+    "Spectrum", "Spin", "SpinSystem", "SpinSystemError", "add_noise", "apodize", "fft", "fit_lines", "integrate",
+    "measure_snr", "read_bruker", "read_bruker_processed", "simulate", "stack_fids", "write_bruker", "zero_fill",
+]
