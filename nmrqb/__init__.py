@@ -8,11 +8,15 @@ metric definitions) follow ``DESIGN.md`` §1–§2.
 
 from nmrqb.errors import DataError, NmrqbError, PhysicsError, ProtocolError
 from nmrqb.model import DipolarModel
+from nmrqb import battery, dephasing, measures  # submodules usable after `import nmrqb`
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DipolarModel",
+    "battery",
+    "dephasing",
+    "measures",
     "NmrqbError",
     "PhysicsError",
     "ProtocolError",

@@ -18,7 +18,10 @@ def finite_grid(name: str, values, *, lower: float | None = None, strict: bool =
     ≥ lower (> lower when ``strict``).
     """
     try:
-        t = np.asarray(values, dtype=np.float64)
+        raw = np.asarray(values)
+        if np.iscomplexobj(raw):
+            raise TypeError
+        t = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise PhysicsError(f"{name} = {values!r} is not allowed: give an array of real numbers") from None
     if t.ndim == 0:

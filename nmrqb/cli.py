@@ -151,6 +151,7 @@ def _cmd_state(args: argparse.Namespace) -> int:
 def _cmd_figure(args: argparse.Namespace) -> int:
     from nmrqb import figures
 
+    figures.check_out_dir(args.out)
     if args.which == "all":
         numbers = sorted(figures.FIGURES)
     else:
@@ -160,18 +161,46 @@ def _cmd_figure(args: argparse.Namespace) -> int:
             numbers = [args.which]
     for n in numbers:
         paths = figures.write_figure(figures.build(n), args.out)
-        print(f"Fig. {n}: {paths['png']}  {paths['csv']}")
+        print(f"Fig. {n}: {paths['png']}  {paths['csv']}  {paths['json']}")
     return 0
+
+
+_VALUE_OPTIONS = {"--B", "--D", "--G", "--Delta", "--epsilon", "--T"}
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """argparse takes '-1e3' or '-inf' after '--B' for an option; glue such
+    values to their option ('--B=-1e3') so every real number works."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            try:
+                float(argv[i + 1])
+            except ValueError:
+                pass
+            else:
+                out.append(f"{tok}={argv[i + 1]}")
+                i += 2
+                continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nmrqb`` console script."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
     try:
         return args.func(args)
     except NmrqbError as exc:
         print(f"nmrqb: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `nmrqb state --json | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

@@ -159,6 +159,11 @@ def dephase(
     used = "expm"
     if method in ("auto", "eig"):
         lam, vec = np.linalg.eig(lv)
+        # A Lindblad generator has Re λ ≤ 0 and a stationary λ = 0; round-off
+        # of ~eps·||L|| would otherwise grow linearly in t (trace drift).
+        tiny = 10 * np.finfo(float).eps * np.abs(lv).sum(axis=0).max()
+        lam = np.where(np.abs(lam) <= tiny, 0.0, lam)
+        lam = np.minimum(lam.real, 0.0) + 1j * lam.imag
         cond = np.linalg.cond(vec)
         if method == "eig" or cond < _MAX_EIG_COND:
             c = np.linalg.solve(vec, v0)
@@ -169,4 +174,6 @@ def dephase(
         out = props @ v0
     rho = out.reshape(t.size, 4, 4)
     rho = 0.5 * (rho + np.swapaxes(rho, -1, -2).conj())
+    # The exact evolution preserves the trace; divide out the round-off.
+    rho /= np.trace(rho, axis1=1, axis2=2).real[:, None, None]
     return DephasingResult(times=t, rho=rho, gamma=g, model=model, method=used)

@@ -310,17 +310,65 @@ def build(number: int) -> FigureData:
 # --------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, write, mode: str = "w") -> None:
+    """Write through a temporary file in the same folder, then rename; the
+    file gets the permissions a plain ``open`` would give (0666 & ~umask),
+    not mkstemp's 0600.  OS failures become one-line NmrqbErrors."""
     try:
-        with os.fdopen(fd, "w", newline="") as fh:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise NmrqbError(f"--out {str(path.parent)!r}: cannot write {path.name}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as fh:
             write(fh)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
+        raise NmrqbError(f"--out {str(path.parent)!r}: cannot write {path.name}: {exc.strerror}") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def check_out_dir(out_dir) -> Path:
+    """Validate (and create) an output folder before any work is done."""
+    if out_dir is None or str(out_dir).strip() == "":
+        raise NmrqbError("--out '' is not allowed: give an output folder")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NmrqbError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise NmrqbError(f"--out {str(out)!r} is not writable")
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that produced an output (for provenance)."""
+    import platform
+
+    import matplotlib
+    import numpy
+    import qutip
+    import scipy
+
+    from nmrqb import __version__
+
+    return {
+        "nmrqb": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "qutip": qutip.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
 
 
 def _write_csv(fig: FigureData, path: Path) -> None:
@@ -359,6 +407,8 @@ def _render(fig: FigureData):
     is_map = isinstance(fig.panels[0], MapPanel)
     size = (4.2 * cols, 3.6 * rows) if is_map else ((4.0 * cols, 2.6 * rows) if rows > 2 else (10, 7.5))
     f, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, constrained_layout=True)
+    if rows * cols != len(fig.panels):
+        raise NmrqbError(f"figure {fig.number}: layout {rows}x{cols} does not hold {len(fig.panels)} panels")
     for ax, pan in zip(axes.ravel(), fig.panels):
         if is_map:
             mesh = ax.pcolormesh(pan.x, pan.y, pan.z, shading="auto", cmap="viridis")
@@ -383,34 +433,28 @@ def _render(fig: FigureData):
 
 def write_figure(fig: FigureData, out_dir) -> dict[str, Path]:
     """Render ``fig`` to ``figN.png`` and write ``figN.csv`` and
-    ``figN.json`` (caption, layout, assumptions) in ``out_dir``."""
+    ``figN.json`` (caption, layout, assumptions, settings, versions) in
+    ``out_dir``; every file is written atomically."""
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NmrqbError(f"--out {str(out)!r} cannot be created: {exc.strerror}") from None
+    out = check_out_dir(out_dir)
     stem = f"fig{fig.number}"
     paths = {"png": out / f"{stem}.png", "csv": out / f"{stem}.csv", "json": out / f"{stem}.json"}
     f = _render(fig)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{stem}.", suffix=".png")
-    os.close(fd)
+    meta = {"Title": f"Fig. {fig.number}", "Description": f"panels={len(fig.panels)}"}
     try:
-        f.savefig(tmp, dpi=110, metadata={"Title": f"Fig. {fig.number}", "Description": f"panels={len(fig.panels)}"})
-        os.replace(tmp, paths["png"])
+        _atomic_write(paths["png"], lambda fh: f.savefig(fh, format="png", dpi=110, metadata=meta), mode="wb")
     finally:
         plt.close(f)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     _write_csv(fig, paths["csv"])
-    meta = {
+    info = {
         "figure": fig.number,
         "caption": fig.caption,
         "layout": list(fig.layout),
         "panels": [p.tag for p in fig.panels],
         "assumptions": fig.assumptions,
         "settings": fig.settings,
+        "versions": versions(),
     }
-    _atomic_write(paths["json"], lambda fh: json.dump(meta, fh, indent=2))
+    _atomic_write(paths["json"], lambda fh: json.dump(info, fh, indent=2))
     return paths

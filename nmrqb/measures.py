@@ -149,7 +149,9 @@ def _states(
     cannot certify.  The input is not symmetrised: the kernels read the lower
     triangle, which is within ``atol`` of the upper one.
     """
-    if not (np.isfinite(atol) and atol >= 0):
+    if isinstance(atol, bool) or not isinstance(atol, (int, float, np.integer, np.floating)) or not (
+        np.isfinite(atol) and atol >= 0
+    ):
         raise PhysicsError(f"atol = {atol!r} is not allowed: it must be a finite number ≥ 0")
     a, single, dims = _to_array(rho, name)
     d = a.shape[-1]
@@ -179,7 +181,8 @@ def _states(
         bad = np.flatnonzero(np.abs(tr - 1.0) > atol)
         if bad.size:
             _raise_at(
-                a, s + bad[0], f"{name} does not have unit trace", f"Tr = {tr[bad[0]].real:.6g}, allowed |Tr − 1| ≤ {atol:g}"
+                a, s + bad[0], f"{name} does not have unit trace",
+                f"Tr = {tr[bad[0]].real:.6g} (Tr − 1 = {tr[bad[0]].real - 1:.3g}), allowed |Tr − 1| ≤ {atol:g}",
             )
         if eigs:
             low = _eigvalsh(c)
@@ -202,6 +205,8 @@ def _states(
             if values is None:
                 values = np.empty((flat.shape[0],) + v.shape[1:], dtype=v.dtype)
             values[s : s + _CHUNK] = v
+    if kernel is not None and values is None:  # empty batch: let the kernel size the output
+        values = kernel(flat)
     if eigs:
         lam = lam.reshape(a.shape[:-1])
     if values is not None:
@@ -219,6 +224,17 @@ def _hamiltonian(H: Any, d: int, atol: float) -> np.ndarray:
         raise PhysicsError(f"H is {h.shape[-1]}×{h.shape[-1]} but the state is {d}×{d}")
     _check_hermitian(h, "H", atol)
     return 0.5 * (h + np.swapaxes(h, -1, -2).conj())
+
+
+def _broadcast(a: np.ndarray, h: np.ndarray) -> None:
+    """Raise unless the batch shapes of states and Hamiltonians broadcast."""
+    try:
+        np.broadcast_shapes(a.shape[:-2], h.shape[:-2])
+    except ValueError:
+        raise PhysicsError(
+            f"H has batch shape {h.shape[:-2]} and rho {a.shape[:-2]}: they must broadcast "
+            "(one H for all states, or one per state)"
+        ) from None
 
 
 def _out(x: np.ndarray, single: bool):
@@ -312,6 +328,7 @@ def energy(rho, H, *, atol: float = STATE_ATOL):
     broadcasting against the states) or a :class:`~nmrqb.DipolarModel`."""
     a, _, single, _, _ = _states(rho, atol, eigs=False)
     h = _hamiltonian(H, a.shape[-1], atol)
+    _broadcast(a, h)
     e = np.einsum("...ij,...ji->...", a, h).real
     return _out(e, single and h.ndim == 2)
 
@@ -319,6 +336,7 @@ def energy(rho, H, *, atol: float = STATE_ATOL):
 def _passive_energy_parts(rho, H, atol):
     a, lam, single, dims, _ = _states(rho, atol)
     h = _hamiltonian(H, a.shape[-1], atol)
+    _broadcast(a, h)
     eps = _eigvalsh(h)  # ascending energies
     lam_desc = lam[..., ::-1]
     e_now = np.einsum("...ij,...ji->...", a, h).real
@@ -360,6 +378,7 @@ def passive_state(rho, H, *, atol: float = STATE_ATOL):
     """
     a, lam, single, dims, _ = _states(rho, atol)
     h = _hamiltonian(H, a.shape[-1], atol)
+    _broadcast(a, h)
     _, vecs = np.linalg.eigh(h)
     lam_desc = lam[..., ::-1]
     pi = np.einsum("...ik,...k,...jk->...ij", vecs, lam_desc.astype(np.complex128), vecs.conj())

@@ -206,7 +206,7 @@ def spectrum_batch(B, D, G, Delta, epsilon) -> tuple[np.ndarray, np.ndarray]:
     """
     B, D, G, Dl, e = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (B, D, G, Delta, epsilon)))
     k1 = np.hypot(Dl, 3 * D)
-    k2 = np.sqrt(B * B + G * G + e * e)
+    k2 = np.hypot(np.hypot(B, G), e)  # no overflow for |B| up to ~1e308
     vals = np.stack([-2 * (Dl + k1) / 3, 2 * (k1 - Dl) / 3, 2 * (Dl - 3 * k2) / 3, 2 * (Dl + 3 * k2) / 3], axis=-1)
     vecs = np.zeros(B.shape + (4, 4), dtype=np.complex128)
     s = 1 / math.sqrt(2)

@@ -119,6 +119,11 @@ def test_map_agrees_with_single_traces():
             assert cm.max_power[j, i] == pytest.approx(tr.power.max(), abs=1e-12)
             assert cm.max_coherence[j, i] == pytest.approx(tr.coherence.max(), abs=1e-12)
             assert cm.capacity[j, i] == pytest.approx(tr.capacity[0], abs=1e-12)
+            for q in ("ergotropy", "power", "coherence", "average_power"):
+                series = getattr(tr, q)
+                assert getattr(cm, f"max_{q}")[j, i] == pytest.approx(series.max(), abs=1e-12)
+                # same first-reached rule in the map and the trace
+                assert getattr(cm, f"argmax_{q}")[j, i] == tr.maximum(q).omega_t
 
 
 def test_map_memory_is_bounded_by_chunking():

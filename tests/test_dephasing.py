@@ -52,6 +52,18 @@ def test_eig_and_expm_routes_agree_and_handle_unsorted_times():
     np.testing.assert_allclose(a.rho[1], np.diag([0, 1, 0, 0]), atol=1e-14)
 
 
+@pytest.mark.parametrize("method", ["eig", "expm"])
+def test_long_times_and_stiff_rates_stay_physical(method):
+    # Round-off in the stationary eigenvalue must not grow with t: at t = 1e8
+    # (and at γ = 1e6) the state is the fully dephased fixed point, unit trace.
+    m = DipolarModel(B=0.3, D=0.5, G=0.2, Delta=1, epsilon=0.5)
+    for gamma, times in ((0.2, [0.0, 1e4, 1e8]), (1e6, [0.0, 10.0])):
+        res = dephase(m, qutip.basis(DIMS[0], [0, 0]), times, gamma, method=method)
+        np.testing.assert_allclose(np.trace(res.rho, axis1=1, axis2=2), 1, atol=1e-12)
+        assert np.linalg.eigvalsh(res.rho).min() > -1e-9
+        assert np.all(np.isfinite(res.coherence))
+
+
 def test_degenerate_liouvillian_falls_back_or_stays_exact():
     # H = 0: only the dephaser; every route must give the analytic solution.
     # Each spin's y and z Bloch components decay as exp(−2γt); x survives.

@@ -197,9 +197,11 @@ def summary(number):
     values, traces = battery(number)
     rows = []
     for tr in traces:
-        k = int(np.argmax(tr.ergotropy))
+        # charging time = first Ωt reaching the maximum (E is symmetric about
+        # π/2 here, so the two peaks tie to round-off)
+        emax = tr.maximum("ergotropy")
         rows.append(dict(
-            Emax=float(tr.ergotropy[k]), tstar=float(tr.omega_t[k]), Pmax=float(tr.power.max()),
+            Emax=emax.value, tstar=emax.omega_t, Pmax=float(tr.power.max()),
             Q=float(tr.capacity.mean()), Cmax=float(tr.coherence.max()),
             Cswing=float(tr.coherence.max() - tr.coherence.min()), Pzeros=sign_changes(tr.power),
             Cmaxima=n_maxima(tr.coherence),

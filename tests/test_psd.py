@@ -29,9 +29,10 @@ def test_states_are_certified_with_the_tolerance_shift(rank):
     assert np.all(dev < 1e-15)
     direct = np.abs(rho).sum(axis=(1, 2)) - np.abs(np.diagonal(rho, axis1=1, axis2=2)).sum(axis=1)
     np.testing.assert_allclose(off, direct, atol=1e-14)
-    # pushed 2e-8 below positivity: not certified at shift 1e-8
-    _, _, ok, _ = check4(rho - 2e-8 * np.eye(4), 1e-8)
-    assert not np.any(ok) if rank < 4 else True
+    # pushed 2e-8 below its smallest eigenvalue: never certified at shift 1e-8
+    lmin = np.linalg.eigvalsh(rho)[:, 0]
+    _, _, ok, _ = check4(rho - (lmin + 2e-8)[:, None, None] * np.eye(4), 1e-8)
+    assert not np.any(ok)
 
 
 def test_hermiticity_defect_is_the_max_entry_modulus():
