@@ -109,6 +109,21 @@ def _real(x: np.ndarray, what: str) -> np.ndarray:
     return np.ascontiguousarray(x.real)
 
 
+def _check_state(rho: np.ndarray, atol: float = 1e-8) -> None:
+    """Raise SimulationError unless rho is a density matrix within atol."""
+    if not np.all(np.isfinite(rho)):
+        raise SimulationError("initial contains NaN or infinite entries")
+    dev = np.abs(rho - rho.conj().T).max()
+    if dev > atol:
+        raise SimulationError(f"initial is not Hermitian: max|ρ − ρ†| = {dev:.3g}, allowed ≤ {atol:g}")
+    tr = np.trace(rho).real
+    if abs(tr - 1) > atol:
+        raise SimulationError(f"initial has trace {tr:.6g}: a density matrix has trace 1 (±{atol:g})")
+    low = np.linalg.eigvalsh(0.5 * (rho + rho.conj().T))[0]
+    if low < -atol:
+        raise SimulationError(f"initial is not positive semidefinite: smallest eigenvalue {low:.3g}, allowed ≥ {-atol:g}")
+
+
 def liouvillian(system: SpinSystem, relaxation: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Relaxation part of the generator: (D, b) with D (d², d²) and b (d²,)
     such that d vec(ρ)/dt ⊃ D vec(ρ) + b (see the module docstring)."""
@@ -193,7 +208,11 @@ class Simulator:
     offsets_hz : Distribution, optional
         Resonance-offset shifts added to every spin (Hz), default 0.
     initial : "thermal" or (d, d) array / Qobj
-        The state before the sequence (default: the exact Zeeman thermal state).
+        The state before the sequence (default: the exact Zeeman thermal
+        state); it must be Hermitian, of unit trace and positive within 1e-8.
+    max_cache_mib : float
+        Bound on the memory of cached propagators and prefix states; when a
+        run would exceed it, the caches are cleared first (default 1024 MiB).
     """
 
     system: SpinSystem
@@ -201,6 +220,7 @@ class Simulator:
     rf_scale: Distribution | None = None
     offsets_hz: Distribution | None = None
     initial: object = "thermal"
+    max_cache_mib: float = 1024.0
     _cache: dict = field(default_factory=dict, repr=False)
     _prefix: dict = field(default_factory=dict, repr=False)
 
@@ -222,7 +242,7 @@ class Simulator:
             rho0 = self.initial.full() if isinstance(self.initial, qutip.Qobj) else np.asarray(self.initial, complex)
             if rho0.shape != (d, d):
                 raise SimulationError(f"initial has shape {rho0.shape}: expected ({d}, {d}) for {self.system.n} spins")
-        rho0 = 0.5 * (rho0 + rho0.conj().T)
+            _check_state(rho0)
         self._v0 = np.concatenate([(self._w.conj().T @ rho0.reshape(-1)).real, [1.0]])
         o = self.system.ops
         self._obs = {
@@ -295,6 +315,12 @@ class Simulator:
         as linear combinations of cached superoperators, exponentiated in one
         batch (:func:`pulses._expm.expm_batch`)."""
         missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        item = (self.system.dim**2 + 1) ** 2 * 8
+        if (len(self._cache) + len(missing)) * item > self.max_cache_mib * 2**20:
+            # keep the building blocks, drop propagators and prefix states
+            self._cache = {k: v for k, v in self._cache.items() if k[0] in ("G_free", "S_rf")}
+            self._prefix.clear()
+            missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
         expm_keys, gens = [], []
         d = self.system.dim
         rf: dict[tuple, list] = {}

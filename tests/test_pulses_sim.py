@@ -277,6 +277,28 @@ def test_unknown_channel_is_an_error_naming_the_element():
         simulate(s, Sequence((Delay(duration_s=1e-3), Pulse(flip_deg=90, hard=True, channels=("13C",)))))
 
 
+@pytest.mark.parametrize(
+    "initial, message",
+    [
+        (np.array([[0, 1], [0, 0]], complex), "not Hermitian"),
+        (np.eye(2), "trace 2"),
+        (np.diag([1.5, -0.5]), "not positive semidefinite"),
+        (np.eye(4) / 4, r"shape \(4, 4\)"),
+    ],
+)
+def test_bad_initial_states_are_refused(initial, message):
+    with pytest.raises(SimulationError, match=message):
+        Simulator(one_spin(), initial=initial)
+
+
+def test_cache_is_bounded():
+    s = one_spin(10.0, 1.0, 0.5)
+    sim = Simulator(s, max_cache_mib=0.01)  # room for ~400 5x5 propagators
+    for k in range(600):
+        sim.run(Sequence((Pulse(flip_deg=1 + k, nutation_hz=1e4), Acquire(points=2, dwell_s=1e-4))))
+    assert len(sim._cache) * 25 * 8 <= 0.01 * 2**20 + 25 * 8 * 4
+
+
 def test_unphysical_relaxation_is_refused():
     s = one_spin(t1=0.1, t2=0.5)
     with pytest.raises(SimulationError, match=r"T2 ≤ 2 T1"):
