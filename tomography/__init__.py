@@ -2,7 +2,120 @@
 uncertainties for NMR state tomography.
 
 A general estimation library: it works on line amplitudes, noise levels and
-readout unitaries and never imports ``nmrqb``.  Its content is built under
-the tomography issue; this package is shipped now so that the distribution
-layout is fixed from the start.
+readout unitaries and never imports ``nmrqb``.  NMR measures ensemble
+expectation values, so every spectral line amplitude is affine in the Pauli
+coefficients of ρ, a = b + Ac, with Gaussian noise.  The package holds
+
+* :mod:`tomography.model` — readouts, lines, the measurement model A with its
+  rank, condition number and undetermined coefficients, NMR two-spin and
+  n-qubit Pauli-product presets;
+* :mod:`tomography.estimators` — linear inversion, weighted least squares,
+  projected least squares, Gaussian maximum likelihood (certified
+  convergence), NMR deviation data with α given or estimated;
+* :mod:`tomography.uncertainty` — Fisher standard errors, seeded parametric
+  bootstrap of coefficients, elements and functions of the state;
+* :mod:`tomography.merit` — fidelity, trace distance, purity;
+* :mod:`tomography.plotting` — density-matrix figure (3-D bars or Hinton);
+* :mod:`tomography.pauli` — Pauli labels, fast Pauli transforms, the
+  projection onto density matrices;
+* :mod:`tomography.errors` — ``TomographyError`` and its subclasses.
+
+States go in and out as ``qutip.Qobj`` (dims [[2]*n, [2]*n]); arrays are
+complex128 / float64; every random draw takes a seed or Generator.
 """
+
+from tomography.errors import (
+    ConvergenceError,
+    DataError,
+    ModelError,
+    StateError,
+    TomographyError,
+)
+from tomography.estimators import (
+    METHODS,
+    MLE_TOL,
+    DeviationEstimate,
+    Estimate,
+    deviation_estimate,
+    estimate,
+    linear_inversion,
+    maximum_likelihood,
+    projected_least_squares,
+    weighted_least_squares,
+)
+from tomography.merit import fidelity, purity, trace_distance
+from tomography.model import (
+    NMR_FULL9,
+    NMR_MINIMAL4,
+    Line,
+    MeasurementModel,
+    Readout,
+    nmr_two_spin_model,
+    nmr_two_spin_readouts,
+    pauli_product_model,
+    pauli_product_readouts,
+)
+from tomography.pauli import (
+    pauli_coefficients,
+    pauli_index,
+    pauli_labels,
+    pauli_matrix,
+    project_to_state,
+    state_from_coefficients,
+)
+from tomography.plotting import plot_density_matrix
+from tomography.uncertainty import (
+    BootstrapResult,
+    FunctionSummary,
+    StandardErrors,
+    bootstrap,
+    fisher_standard_errors,
+)
+
+__all__ = [
+    # errors
+    "TomographyError",
+    "ModelError",
+    "DataError",
+    "StateError",
+    "ConvergenceError",
+    # model
+    "Line",
+    "Readout",
+    "MeasurementModel",
+    "NMR_FULL9",
+    "NMR_MINIMAL4",
+    "nmr_two_spin_readouts",
+    "nmr_two_spin_model",
+    "pauli_product_readouts",
+    "pauli_product_model",
+    # Pauli bookkeeping
+    "pauli_labels",
+    "pauli_index",
+    "pauli_matrix",
+    "pauli_coefficients",
+    "state_from_coefficients",
+    "project_to_state",
+    # estimators
+    "METHODS",
+    "MLE_TOL",
+    "Estimate",
+    "DeviationEstimate",
+    "linear_inversion",
+    "weighted_least_squares",
+    "projected_least_squares",
+    "maximum_likelihood",
+    "estimate",
+    "deviation_estimate",
+    # uncertainties
+    "StandardErrors",
+    "FunctionSummary",
+    "BootstrapResult",
+    "fisher_standard_errors",
+    "bootstrap",
+    # figures of merit and plots
+    "fidelity",
+    "trace_distance",
+    "purity",
+    "plot_density_matrix",
+]

@@ -1,0 +1,819 @@
+"""Density-matrix estimators: pure functions of (measurement model, line
+amplitudes, noise levels) returning a state with its diagnostics.
+
+* :func:`linear_inversion` — ordinary least squares, c = A⁺(a − b);
+* :func:`weighted_least_squares` — χ² = Σ (a − b − Ac)²/σ² minimised
+  without constraints, c = (AᵀWA)⁻¹AᵀW(a − b);
+* :func:`projected_least_squares` — the least-squares estimate (weighted
+  when σ varies per line), then its eigenvalues projected onto the
+  probability simplex (Smolin, Gambetta & Smith, PRL 108, 070502 (2012));
+* :func:`maximum_likelihood` — the Gaussian-noise maximum-likelihood state:
+  χ² minimised over positive unit-trace ρ by an accelerated projected
+  gradient, stopped on a *certified* bound ‖ρ − ρ_ML‖_F ≤ tol;
+* :func:`deviation_estimate` — NMR deviation data ρ = (1−α)I/d + α ρ_t:
+  the traceless deviation, α (given or estimated) and the α-normalised state.
+
+The linear estimators return a Hermitian unit-trace matrix that need not be
+positive (its smallest eigenvalue is reported); the physical ones always
+return a density matrix.  An informationally incomplete model is refused
+(:class:`~tomography.errors.ModelError` naming the undetermined
+coefficients) unless ``allow_incomplete=True``; then the undetermined
+directions are set by the minimum-norm solution (linear, PLS) or by the
+positivity constraint (MLE), and the estimate lists them.  Nothing here
+prints, draws random numbers or imports ``nmrqb``.  The public functions run
+with OpenBLAS limited to one thread (:mod:`tomography._blas`; restored on
+return): their matrices are small, and threads only cost there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import qutip
+import scipy.linalg
+
+from tomography._blas import single_threaded
+from tomography.errors import ConvergenceError, DataError, ModelError
+from tomography.model import MeasurementModel, _as_sigma
+from tomography.pauli import (
+    _DENSE_MAX,
+    _dense_basis,
+    _project_matrices,
+    as_matrices,
+    coefficients_to_matrix,
+    full_to_matrix,
+    matrix_to_coefficients,
+    pauli_index,
+    pauli_labels,
+    project_simplex,
+    to_qobj,
+)
+
+__all__ = [
+    "Estimate",
+    "DeviationEstimate",
+    "METHODS",
+    "MLE_TOL",
+    "linear_inversion",
+    "weighted_least_squares",
+    "projected_least_squares",
+    "maximum_likelihood",
+    "estimate",
+    "deviation_estimate",
+]
+
+#: Estimator names accepted by :func:`estimate`, the bootstrap and the deviation estimate.
+METHODS = ("linear", "wls", "pls", "mle")
+
+#: Default certified tolerance of :func:`maximum_likelihood` on ‖ρ − ρ_ML‖_F.
+MLE_TOL = 1e-9
+
+#: The MLE loop gives up when its certificate has not halved over this many
+#: iterations (a round-off floor above the requested tolerance).
+_STALL_WINDOW = 500
+
+#: Covariance matrices are attached to estimates up to this many coefficients.
+_COV_MAX = 1023
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """A reconstructed state and how it was obtained.
+
+    Attributes
+    ----------
+    state : qutip.Qobj
+        ρ̂, dims [[2]*n, [2]*n]; Hermitian with unit trace, positive for the
+        physical estimators.
+    coefficients : ndarray (4**n − 1,)
+        Its Pauli coefficients c_P = Tr[ρ̂P] (:attr:`pauli_labels` order).
+    method : str
+        ``"linear"``, ``"wls"``, ``"pls"`` or ``"mle"``.
+    chi2 : float or None
+        Σ (a − b − Aĉ)²/σ² (None when no σ was given).
+    dof : int
+        n_lines − rank(A).
+    residual_norm : float
+        ‖a − b − Aĉ‖₂, unweighted.
+    standard_errors : ndarray (4**n − 1,) or None
+        Exact standard errors of ĉ for the linear estimators (the Fisher
+        information bound for ``"wls"``; the sandwich A⁺ΣA⁺ᵀ for
+        ``"linear"``, equal to it when σ is uniform); None for the physical
+        estimators (use :func:`tomography.bootstrap`).
+    covariance : ndarray (m, m) or None
+        The covariance behind ``standard_errors`` (attached up to m = 1023).
+    min_eigenvalue : float
+        Smallest eigenvalue of ρ̂ (negative: the linear estimate is not a state).
+    iterations, converged, tolerance : int, bool, float or None
+        Iterative estimators: iterations used, whether the certified bound
+        reached ``tolerance``.
+    distance_bound : float or None
+        MLE: certified upper bound on ‖ρ̂ − ρ_ML‖_F (Frobenius).
+    gap : float or None
+        MLE: certified upper bound on χ²(ρ̂) − min χ² (Frank–Wolfe gap).
+    undetermined : tuple of str
+        The model's undetermined coefficients (empty when complete).
+    condition_number : float
+        Of A (unweighted).
+    """
+
+    state: qutip.Qobj
+    coefficients: np.ndarray
+    method: str
+    chi2: float | None
+    dof: int
+    residual_norm: float
+    standard_errors: np.ndarray | None
+    covariance: np.ndarray | None
+    min_eigenvalue: float
+    iterations: int = 0
+    converged: bool = True
+    tolerance: float | None = None
+    distance_bound: float | None = None
+    gap: float | None = None
+    undetermined: tuple[str, ...] = ()
+    condition_number: float = float("nan")
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """ρ̂ as a complex128 (d, d) array."""
+        return self.state.full()
+
+    @property
+    def n_qubits(self) -> int:
+        return len(self.state.dims[0])
+
+    @property
+    def pauli_labels(self) -> tuple[str, ...]:
+        return pauli_labels(self.n_qubits)
+
+    def coefficient(self, label: str) -> float:
+        """ĉ_P for Pauli string ``label`` (e.g. ``"ZZ"``)."""
+        if len(label) != self.n_qubits:
+            raise DataError(f"label {label!r} has {len(label)} letters: {self.n_qubits} are required")
+        return float(self.coefficients[pauli_index(label)])
+
+    def standard_error(self, label: str) -> float:
+        """Standard error of ĉ_P (linear estimators only)."""
+        if self.standard_errors is None:
+            raise DataError(f"method {self.method!r} has no analytic standard errors: use tomography.bootstrap")
+        if len(label) != self.n_qubits:
+            raise DataError(f"label {label!r} has {len(label)} letters: {self.n_qubits} are required")
+        return float(self.standard_errors[pauli_index(label)])
+
+
+@dataclass(frozen=True, eq=False)
+class DeviationEstimate:
+    """Reconstruction of NMR deviation data ρ = (1 − α)I/d + α ρ_t.
+
+    Attributes
+    ----------
+    deviation : qutip.Qobj
+        The traceless deviation Δ = ρ − I/d = Σ c_P P/d, from the linear
+        estimate (weighted when σ is given per line).
+    deviation_coefficients, deviation_standard_errors : ndarray (m,)
+    alpha : float
+        The scale used to normalise (given, or estimated).
+    alpha_method : str
+        ``"given"``, ``"min_positive"`` or ``"pure"``.
+    normalised : Estimate
+        The estimate of ρ_t = I/d + Δ/α from the rescaled data
+        (a' = b + (a − b)/α, σ' = σ/α) with the requested method.
+    """
+
+    deviation: qutip.Qobj
+    deviation_coefficients: np.ndarray
+    deviation_standard_errors: np.ndarray
+    alpha: float
+    alpha_method: str
+    normalised: Estimate
+
+    @property
+    def state(self) -> qutip.Qobj:
+        """The α-normalised state ρ̂_t."""
+        return self.normalised.state
+
+
+# --------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------
+def _check_model(model: Any) -> MeasurementModel:
+    if not isinstance(model, MeasurementModel):
+        raise ModelError(f"model must be a tomography.MeasurementModel, got {type(model).__name__}")
+    return model
+
+
+def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
+    """Amplitudes minus the offset, float64 (n_lines,) or (B, n_lines)."""
+    try:
+        a = np.asarray(amplitudes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"amplitudes must be a real numeric array, got {type(amplitudes).__name__}") from None
+    if a.ndim not in (1, 2) or a.shape[-1] != model.n_lines:
+        raise DataError(
+            f"amplitudes have shape {a.shape}: ({model.n_lines},), one value per line of model {model.name!r}, "
+            "is required"
+        )
+    bad = ~np.isfinite(a)
+    if bad.any():
+        k = np.argwhere(bad)[0]
+        raise DataError(f"amplitudes[{', '.join(map(str, k))}] = {float(a[tuple(k)])!r} is not allowed: values must be finite")
+    return a - model.offset
+
+
+def _require_complete(model: MeasurementModel, allow_incomplete: bool, what: str) -> None:
+    if not model.is_complete and not allow_incomplete:
+        raise ModelError(
+            f"model {model.name!r} is informationally incomplete (rank {model.rank} of {model.n_coefficients}); "
+            f"undetermined Pauli coefficients: {', '.join(model.undetermined)}. {what} would fix them arbitrarily: "
+            "add readouts, or pass allow_incomplete=True to accept the minimum-norm choice"
+        )
+
+
+# --------------------------------------------------------------------------
+# linear algebra on the model
+# --------------------------------------------------------------------------
+class _Normal:
+    """The normal equations AᵀWA c = AᵀW y for fixed weights w = 1/σ².
+
+    Use :func:`_normal`: uniform weights reuse the model's cached unit-weight
+    factorisation (AᵀWA = w₀AᵀA), so repeated calls on one model cost no
+    new factorisation.
+    """
+
+    def __init__(self, model: MeasurementModel, w: np.ndarray, scale: float = 1.0, unit: _Normal | None = None):
+        self.model = model
+        self.w = w
+        self.diag = model.is_diagonal
+        if unit is not None:  # w = scale · 1: share the unit factorisation
+            self.k = scale
+            self.g0 = unit.g0
+            self.inv0 = unit.inv0
+            self.chol = unit.chol
+            self.pinv0 = unit.pinv0
+            self.evals0 = unit.evals0
+            self.unit = unit
+        else:
+            self.k = 1.0
+            self.unit = self
+            g = model.gram(w)
+            self.g0 = g
+            self.chol = self.pinv0 = self.inv0 = None
+            self.evals0 = None
+            if self.diag:
+                self.inv0 = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
+                self.evals0 = g
+            elif model.is_complete:
+                self.chol = scipy.linalg.cho_factor(g)
+            else:
+                ev, vec = np.linalg.eigh(g)
+                keep = ev > 1e-10 * ev.max()
+                self.pinv0 = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
+                self.evals0 = np.where(keep, ev, 0.0)
+            self._pinv_t = None
+
+    @property
+    def g(self) -> np.ndarray:
+        """AᵀWA: (m,) when diagonal, else (m, m)."""
+        return self.g0 * self.k
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """(AᵀWA)⁺ rhs for (..., m)."""
+        if self.diag:
+            out = rhs * self.inv0
+        elif self.chol is not None:
+            out = scipy.linalg.cho_solve(self.chol, rhs.T).T
+        else:
+            out = rhs @ self.pinv0
+        return out / self.k
+
+    def inverse(self) -> np.ndarray:
+        """(AᵀWA)⁺: (m,) diagonal or (m, m)."""
+        if self.diag:
+            return self.inv0 / self.k
+        if self.chol is not None:
+            return scipy.linalg.cho_solve(self.chol, np.eye(self.g0.shape[0])) / self.k
+        return self.pinv0 / self.k
+
+    def pinv_t(self) -> np.ndarray:
+        """A⁺ᵀ (n_lines, m) for unit weights (cached on the unit object)."""
+        u = self.unit
+        if u._pinv_t is None:
+            u._pinv_t = u.solve(self.model.apply_transpose(np.eye(self.model.n_lines)))
+        return u._pinv_t
+
+    def eig_range(self) -> tuple[float, float]:
+        """(λ_min, λ_max) of AᵀWA (λ_min = 0 when incomplete)."""
+        u = self.unit
+        if u.evals0 is None:
+            u.evals0 = np.linalg.eigvalsh(u.g0)
+        ev = u.evals0
+        lo = float(ev.min()) if self.model.is_complete else 0.0
+        return max(lo, 0.0) * self.k, float(ev.max()) * self.k
+
+
+def _normal(model: MeasurementModel, s: np.ndarray | None) -> _Normal:
+    """Normal equations for noise levels s (None: unit weights)."""
+    unit = model.__dict__.get("_unit_normal")
+    if unit is None:
+        unit = _Normal(model, np.ones(model.n_lines))
+        object.__setattr__(model, "_unit_normal", unit)
+    if s is None:
+        return unit
+    if np.all(s == s[0]):
+        w0 = 1.0 / s[0] ** 2
+        return _Normal(model, np.full(model.n_lines, w0), w0, unit)
+    return _Normal(model, 1.0 / s**2)
+
+
+def _linear_solution(model: MeasurementModel, y: np.ndarray, s: np.ndarray | None, weighted: bool):
+    """Least-squares coefficients and their covariance (diag vector or matrix)."""
+    if weighted:
+        ne = _normal(model, s)
+        c = ne.solve(model.apply_transpose(y * ne.w))
+        cov = ne.inverse()
+    else:
+        ne = _normal(model, None)
+        c = ne.solve(model.apply_transpose(y))
+        cov = None
+        if s is not None:
+            if ne.diag:  # A⁺ΣA⁺ᵀ, diagonal: Σ_l A_lP² σ_l² / g_P²
+                cov = model.gram(s**2) * ne.inv0**2
+            else:
+                pinv_t = ne.pinv_t()
+                cov = (pinv_t.T * s**2) @ pinv_t
+    return c, cov
+
+
+def _cov_outputs(cov, m: int):
+    if cov is None:
+        return None, None
+    if cov.ndim == 1:
+        se = np.sqrt(np.clip(cov, 0, None))
+        full = np.diag(cov) if m <= _COV_MAX else None
+    else:
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        full = cov if m <= _COV_MAX else None
+    return se, full
+
+
+def _residual(model: MeasurementModel, y: np.ndarray, c: np.ndarray, s: np.ndarray | None):
+    r = y - model.apply(c)
+    chi2 = float(np.sum((r / s) ** 2)) if s is not None else None
+    return chi2, float(np.linalg.norm(r))
+
+
+def _make(model, y, s, c, method, se=None, cov=None, rho=None, **kw) -> Estimate:
+    n = model.n_qubits
+    if rho is None:
+        rho = coefficients_to_matrix(c, n)
+    chi2, rn = _residual(model, y, c, s)
+    lam_min = float(np.linalg.eigvalsh(rho)[0])
+    return Estimate(
+        state=to_qobj(rho),
+        coefficients=c,
+        method=method,
+        chi2=chi2,
+        dof=model.n_lines - model.rank,
+        residual_norm=rn,
+        standard_errors=se,
+        covariance=cov,
+        min_eigenvalue=lam_min,
+        undetermined=model.undetermined,
+        condition_number=model.condition_number,
+        **kw,
+    )
+
+
+# --------------------------------------------------------------------------
+# public estimators
+# --------------------------------------------------------------------------
+@single_threaded
+def linear_inversion(
+    model: MeasurementModel, amplitudes: Any, sigma: Any = None, *, allow_incomplete: bool = False
+) -> Estimate:
+    """Linear inversion (ordinary least squares): ĉ = A⁺(a − b).
+
+    Parameters
+    ----------
+    model : MeasurementModel
+    amplitudes : array (n_lines,)
+        Measured line amplitudes, same units as the model (a fully
+        polarised line = 1).
+    sigma : float or array (n_lines,), optional
+        Per-line noise standard deviation; when given, χ² and the exact
+        standard errors A⁺ΣA⁺ᵀ are reported.
+    allow_incomplete : bool
+        Accept an informationally incomplete model (minimum-norm solution).
+
+    Returns
+    -------
+    Estimate (method ``"linear"``); ρ̂ may have negative eigenvalues.
+
+    Raises
+    ------
+    ModelError
+        Incomplete model without ``allow_incomplete`` (names the
+        undetermined coefficients).
+    DataError
+        Amplitudes of the wrong length or not finite; σ ≤ 0.
+    """
+    model = _check_model(model)
+    y = _data(model, amplitudes)
+    if y.ndim != 1:
+        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
+    s = None if sigma is None else _as_sigma(sigma, model.n_lines)
+    _require_complete(model, allow_incomplete, "Linear inversion")
+    c, cov = _linear_solution(model, y, s, weighted=False)
+    se, full = _cov_outputs(cov, model.n_coefficients)
+    return _make(model, y, s, c, "linear", se, full)
+
+
+@single_threaded
+def weighted_least_squares(
+    model: MeasurementModel, amplitudes: Any, sigma: Any, *, allow_incomplete: bool = False
+) -> Estimate:
+    """Weighted least squares: minimise χ² = Σ (a − b − Ac)²/σ² over c.
+
+    The Gaussian maximum-likelihood estimate without the positivity
+    constraint; its covariance (AᵀWA)⁻¹, W = diag(1/σ²), is the inverse
+    Fisher information, reported as ``standard_errors``/``covariance``.
+
+    Parameters
+    ----------
+    model : MeasurementModel
+    amplitudes : array (n_lines,)
+    sigma : float or array (n_lines,), > 0
+    allow_incomplete : bool
+
+    Returns
+    -------
+    Estimate (method ``"wls"``).
+    """
+    model = _check_model(model)
+    y = _data(model, amplitudes)
+    if y.ndim != 1:
+        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
+    s = _as_sigma(sigma, model.n_lines)
+    _require_complete(model, allow_incomplete, "Weighted least squares")
+    c, cov = _linear_solution(model, y, s, weighted=True)
+    se, full = _cov_outputs(cov, model.n_coefficients)
+    return _make(model, y, s, c, "wls", se, full)
+
+
+def _project_coefficients(c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frobenius projection in coefficient space: (c', ρ') for (..., m)."""
+    rho = _project_matrices(coefficients_to_matrix(c, n))
+    return matrix_to_coefficients(rho, n), rho
+
+
+@single_threaded
+def projected_least_squares(
+    model: MeasurementModel, amplitudes: Any, sigma: Any, *, allow_incomplete: bool = False
+) -> Estimate:
+    """Projected least squares: the closest density matrix to the WLS estimate.
+
+    ρ̂ = argmin_{ρ ≥ 0, Tr ρ = 1} ‖ρ − ρ_WLS‖_F: the eigenvalues of ρ_WLS are
+    projected onto the probability simplex, the eigenvectors kept (Smolin,
+    Gambetta & Smith 2012).  With uniform σ, ρ_WLS is the linear inversion,
+    so this is "linear inversion followed by projection"; with per-line σ
+    the weighted estimate is projected.  Non-iterative and exact.
+
+    Parameters
+    ----------
+    model, amplitudes, sigma, allow_incomplete : as :func:`weighted_least_squares`
+
+    Returns
+    -------
+    Estimate (method ``"pls"``), always a positive unit-trace state.
+    """
+    model = _check_model(model)
+    y = _data(model, amplitudes)
+    if y.ndim != 1:
+        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
+    s = _as_sigma(sigma, model.n_lines)
+    _require_complete(model, allow_incomplete, "Projected least squares")
+    c_lin, _ = _linear_solution(model, y, s, weighted=True)
+    c, rho = _project_coefficients(c_lin, model.n_qubits)
+    return _make(model, y, s, c, "pls", rho=rho)
+
+
+# --------------------------------------------------------------------------
+# maximum likelihood
+# --------------------------------------------------------------------------
+class _Projector:
+    """Frobenius projection onto density matrices, in coefficient space.
+
+    ‖c − c'‖² = d‖ρ − ρ'‖²_F, so projecting ρ(c) projects c.  Small systems
+    use the dense Pauli basis (one matmul each way), larger ones the fast
+    transform.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self.d = 2**n
+        if n <= _DENSE_MAX:
+            basis, inv = _dense_basis(n)
+            self.fwd = np.ascontiguousarray(basis[1:] / self.d)  # (m, d²): c → ρ − I/d
+            self.inv = np.ascontiguousarray(inv[:, 1:])  # (d², m): ρ → c (complex; take .real)
+            self.eye = np.eye(self.d, dtype=np.complex128).ravel() / self.d
+        else:
+            self.fwd = None
+
+    def matrix(self, c: np.ndarray) -> np.ndarray:
+        if self.fwd is not None:
+            return (self.eye + c @ self.fwd).reshape(self.d, self.d)
+        return coefficients_to_matrix(c[None], self.n)[0]
+
+    def coeffs(self, rho: np.ndarray) -> np.ndarray:
+        if self.fwd is not None:
+            return (rho.reshape(-1) @ self.inv).real
+        return matrix_to_coefficients(rho[None], self.n)[0]
+
+    def __call__(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rho = self.matrix(c)
+        lam, vec = np.linalg.eigh(rho)
+        p = project_simplex(lam)
+        out = (vec * p) @ vec.conj().T
+        return self.coeffs(out), out
+
+    def lambda_min(self, g: np.ndarray) -> float:
+        """Smallest eigenvalue of Σ g_P P (traceless Hermitian)."""
+        full = np.concatenate([[0.0], g])
+        return float(np.linalg.eigvalsh(full_to_matrix(full[None], self.n)[0])[0])
+
+
+def _fista(hess, g0, c0, proj: _Projector, mu: float, lip: float, tol: float, max_iter: int):
+    """Minimise f(c) = cᵀHc − 2cᵀg0 over density matrices (H = AᵀWA).
+
+    ∇f = 2(Hc − g0); Lipschitz constant L = 2λ_max(H), strong convexity
+    μ = 2λ_min(H).  Accelerated projected gradient with step 1/L: constant
+    momentum (√κ − 1)/(√κ + 1) when μ > 0 (Nesterov, Introductory Lectures
+    §2.2), the FISTA sequence otherwise, and the gradient restart of
+    O'Donoghue & Candès (2015) in both.  Stopping rule when μ > 0: for the
+    gradient step x⁺ from y, ‖x⁺ − x*‖ ≤ 2(L/μ)‖y − x⁺‖ (from
+    ⟨G, y − x*⟩ ≥ ‖G‖²/2L + μ‖y − x*‖²/2 with G = L(y − x⁺)), divided by √d
+    to be a Frobenius distance of states.  When μ = 0 the Frank–Wolfe gap
+    Tr[∇ρ] − λ_min(∇) ≥ f − f* is used instead.
+    """
+    diag = hess.ndim == 1
+    sqd = math.sqrt(proj.d)
+
+    def grad(c):
+        return 2.0 * ((hess * c if diag else hess @ c) - g0)
+
+    x = c0
+    y = c0
+    t = 1.0
+    kappa = lip / mu if mu > 0 else math.inf
+    beta = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1) if mu > 0 else None
+    bound = math.inf
+    best = math.inf  # best certificate so far, and at the last checkpoint
+    checkpoint = math.inf
+    gap = math.inf
+    rho = None
+    for it in range(1, max_iter + 1):
+        x_new, rho = proj(y - grad(y) / lip)
+        step = y - x_new
+        if mu > 0:
+            bound = 2.0 * kappa * float(np.sqrt(step @ step)) / sqd
+            if bound <= tol:
+                return x_new, rho, it, True, bound
+            best = min(best, bound)
+        elif it % 10 == 0 or it == max_iter:
+            g = grad(x_new)
+            gap = float(g @ x_new) - proj.lambda_min(g)
+            if gap <= tol:
+                return x_new, rho, it, True, None
+            best = min(best, gap)
+        if it % _STALL_WINDOW == 0:  # no progress over a window: round-off floor
+            if best > 0.5 * checkpoint:
+                return x_new, rho, it, False, (best if mu > 0 else None)
+            checkpoint = best
+        move = x_new - x
+        if float(step @ move) > 0:  # gradient restart: momentum points uphill
+            y = x_new
+            t = 1.0
+        else:
+            if beta is None:
+                t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+                b = (t - 1) / t_new
+                t = t_new
+            else:
+                b = beta
+            y = x_new + b * move
+        x = x_new
+    return x, rho, max_iter, False, (bound if mu > 0 else None)
+
+
+@single_threaded
+def maximum_likelihood(
+    model: MeasurementModel,
+    amplitudes: Any,
+    sigma: Any,
+    *,
+    tol: float = MLE_TOL,
+    max_iterations: int = 50_000,
+    initial: Any = "pls",
+    allow_incomplete: bool = False,
+) -> Estimate:
+    """Maximum likelihood for Gaussian noise: the density matrix minimising χ².
+
+    Solves min Σ (a − b − Ac)²/σ² over ρ = (I + Σ c_P P)/d ≥ 0 by an
+    accelerated projected gradient in coefficient space, each projection an
+    eigenvalue projection onto the simplex (a Frobenius projection).  A is
+    never used inside the loop: H = AᵀWA and AᵀW(a − b) are formed once (H
+    is a vector when the model :attr:`~MeasurementModel.is_diagonal`, as for
+    Pauli-product readouts), so an iteration costs one d×d eigensolve and
+    two Pauli transforms.
+
+    Convergence is certified, not guessed: for a complete model χ² is
+    strongly convex and the loop stops when the bound
+    ‖ρ̂ − ρ_ML‖_F ≤ 2κ‖y − x⁺‖/√d (κ = cond(H)) is ≤ ``tol``; it is
+    reported as ``distance_bound``, with the Frank–Wolfe gap
+    χ²(ρ̂) − min χ² ≤ ``gap``.  For an incomplete model (only with
+    ``allow_incomplete``) the minimiser is not unique and the loop stops on
+    ``gap ≤ tol``.
+
+    Parameters
+    ----------
+    model : MeasurementModel
+    amplitudes : array (n_lines,)
+    sigma : float or array (n_lines,), > 0
+    tol : float
+        Target of the certified bound, 1e-14 ≤ tol ≤ 1e-2 (default 1e-9,
+        Frobenius norm).
+    max_iterations : int
+    initial : "pls" (default), "mixed" (I/d), or a state (Qobj or array)
+        Starting point (the PLS estimate is usually within a few steps).
+    allow_incomplete : bool
+
+    Returns
+    -------
+    Estimate (method ``"mle"``), a positive unit-trace state, with
+    ``iterations``, ``converged``, ``tolerance``, ``distance_bound``,
+    ``gap`` and ``chi2``.
+
+    Raises
+    ------
+    ConvergenceError
+        When ``max_iterations`` is reached before the bound meets ``tol``.
+    """
+    model = _check_model(model)
+    if not (isinstance(tol, (int, float)) and 1e-14 <= tol <= 1e-2):
+        raise DataError(f"tol = {tol!r} is not allowed: a number from 1e-14 to 1e-2 is required")
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
+        raise DataError(f"max_iterations = {max_iterations!r} is not allowed: an integer ≥ 1 is required")
+    y = _data(model, amplitudes)
+    if y.ndim != 1:
+        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
+    s = _as_sigma(sigma, model.n_lines)
+    _require_complete(model, allow_incomplete, "Maximum likelihood")
+    ne = _normal(model, s)
+    return _mle_core(model, y, s, ne, tol, int(max_iterations), initial)
+
+
+def _mle_core(model, y, s, ne: _Normal, tol, max_iter, initial, proj=None) -> Estimate:
+    n = model.n_qubits
+    proj = proj or _Projector(n)
+    g0 = model.apply_transpose(y * ne.w)
+    if isinstance(initial, str):
+        if initial == "pls":
+            c0 = proj(ne.solve(g0))[0]
+        elif initial == "mixed":
+            c0 = np.zeros(model.n_coefficients)
+        else:
+            raise DataError(f"initial = {initial!r} is not allowed: 'pls', 'mixed' or a density matrix")
+    else:
+        arr, single = as_matrices(initial, "initial")
+        if not single or arr.shape != (proj.d, proj.d):
+            raise DataError(f"initial has shape {arr.shape}: a {proj.d}×{proj.d} density matrix is required")
+        c0 = proj(matrix_to_coefficients(arr, n))[0]
+    lo, hi = ne.eig_range()
+    lip, mu = 2.0 * hi, 2.0 * lo
+    hess = ne.g
+    c, rho, its, ok, bound = _fista(hess, g0, c0, proj, mu, lip, tol, max_iter)
+    grad = 2.0 * ((hess * c if hess.ndim == 1 else hess @ c) - g0)
+    gap = max(float(grad @ c) - proj.lambda_min(grad), 0.0)
+    if not ok:
+        what = f"distance bound {bound:.3g}" if bound is not None else f"objective gap {gap:.3g}"
+        raise ConvergenceError(
+            f"maximum_likelihood stopped after {its} iterations (max_iterations = {max_iter}) with {what} "
+            f"> tol = {tol:g}: raise max_iterations or tol (the bound stalls at round-off when tol is too small "
+            "for the condition number of AᵀWA)"
+        )
+    return _make(model, y, s, c, "mle", rho=rho, iterations=its, converged=ok, tolerance=tol,
+                 distance_bound=bound, gap=gap)
+
+
+# --------------------------------------------------------------------------
+# dispatcher and deviation data
+# --------------------------------------------------------------------------
+_FUNCS = {
+    "linear": linear_inversion,
+    "wls": weighted_least_squares,
+    "pls": projected_least_squares,
+    "mle": maximum_likelihood,
+}
+
+
+def _check_method(method: Any) -> str:
+    if method not in METHODS:
+        raise DataError(f"method = {method!r} is not allowed: one of {', '.join(METHODS)}")
+    return method
+
+
+def estimate(model: MeasurementModel, amplitudes: Any, sigma: Any, method: str = "mle", **options) -> Estimate:
+    """Run the estimator named ``method`` (one of :data:`METHODS`) with ``options``."""
+    return _FUNCS[_check_method(method)](model, amplitudes, sigma, **options)
+
+
+@single_threaded
+def deviation_estimate(
+    model: MeasurementModel,
+    amplitudes: Any,
+    sigma: Any,
+    *,
+    alpha: float | str = "min_positive",
+    method: str = "mle",
+    allow_incomplete: bool = False,
+    **options,
+) -> DeviationEstimate:
+    """Reconstruct NMR deviation data ρ = (1 − α)I/d + α ρ_t.
+
+    The data determine only the deviation Δ = ρ − I/d = α(ρ_t − I/d)
+    (traceless, linear in the amplitudes); ρ_t needs α.  In uncalibrated
+    amplitudes α also carries the receiver gain — it is simply the scale of
+    the deviation in the units of the data.
+
+    Choices for ``alpha``:
+
+    * a number > 0 — given (e.g. from a thermal reference spectrum of known
+      polarisation recorded with the same gain);
+    * ``"min_positive"`` (default) — the smallest α for which I/d + Δ/α is
+      positive, α = −λ_min(dΔ).  The true α is never smaller; they are equal
+      when ρ_t is rank-deficient (pseudo-pure states, any prepared pure
+      target).  Noise makes λ_min more negative, so this estimate is biased
+      upward by about the noise in λ_min(dΔ);
+    * ``"pure"`` — assume ρ_t pure, Tr ρ_t² = 1: α = ‖c_Δ‖/√(d − 1).
+      Biased upward by noise (‖c_Δ‖² gains Σσ_c²).
+
+    Then the rescaled data a' = b + (a − b)/α, σ' = σ/α are handed to the
+    estimator ``method``, so the normalised state inherits its properties
+    (positive for ``"pls"``/``"mle"``).
+
+    Parameters
+    ----------
+    model, amplitudes, sigma : as :func:`weighted_least_squares`
+    alpha : float > 0, "min_positive" or "pure"
+    method : one of :data:`METHODS` (default ``"mle"``)
+    allow_incomplete : bool
+    **options : passed to the estimator (e.g. ``tol`` for ``"mle"``)
+
+    Returns
+    -------
+    DeviationEstimate
+    """
+    model = _check_model(model)
+    _check_method(method)
+    y = _data(model, amplitudes)
+    if y.ndim != 1:
+        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
+    s = _as_sigma(sigma, model.n_lines)
+    _require_complete(model, allow_incomplete, "The deviation estimate")
+    c_dev, cov = _linear_solution(model, y, s, weighted=True)
+    se = np.sqrt(np.clip(cov if cov.ndim == 1 else np.diag(cov), 0, None))
+    n, d = model.n_qubits, model.dim
+    full = np.concatenate([[0.0], c_dev])
+    dev = full_to_matrix(full[None], n)[0] / d
+    if isinstance(alpha, str):
+        if alpha == "min_positive":
+            a_val = -float(np.linalg.eigvalsh(dev * d)[0])
+        elif alpha == "pure":
+            a_val = float(np.linalg.norm(c_dev)) / math.sqrt(d - 1)
+        else:
+            raise DataError(f"alpha = {alpha!r} is not allowed: a number > 0, 'min_positive' or 'pure'")
+        how = alpha
+        if not a_val > 0:
+            raise DataError(f"alpha estimated by {alpha!r} is {a_val:.3g}: the deviation is zero, α cannot be estimated")
+    else:
+        try:
+            a_val = float(alpha)
+        except (TypeError, ValueError):
+            raise DataError(f"alpha = {alpha!r} is not allowed: a number > 0, 'min_positive' or 'pure'") from None
+        if not (math.isfinite(a_val) and a_val > 0):
+            raise DataError(f"alpha = {alpha!r} is not allowed: a finite number > 0 is required")
+        how = "given"
+    scaled = model.offset + y / a_val
+    est = _FUNCS[method](model, scaled, s / a_val, allow_incomplete=allow_incomplete, **options)
+    return DeviationEstimate(
+        deviation=to_qobj(dev),
+        deviation_coefficients=c_dev,
+        deviation_standard_errors=se,
+        alpha=a_val,
+        alpha_method=how,
+        normalised=est,
+    )
