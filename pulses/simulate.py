@@ -101,6 +101,20 @@ def _pauli_basis(n: int) -> np.ndarray:
     return mats.reshape(mats.shape[0], -1).T.copy()
 
 
+def _to_pauli(sup: np.ndarray, n: int) -> np.ndarray:
+    """W† S W for a (4ⁿ, 4ⁿ) vec-basis superoperator S, using W = ⊗ of one-spin
+    4×4 changes of basis (after grouping each spin's (i, j) row and column
+    indices): 2n small tensor contractions, O(16ⁿ·n) instead of O(64ⁿ)."""
+    w1 = _pauli_basis(1)  # (4, 4): rows (i, j) of one spin, columns a
+    perm = [x for k in range(n) for x in (k, n + k)]
+    t = sup.reshape((2,) * (4 * n)).transpose(perm + [2 * n + x for x in perm])
+    t = t.reshape((4,) * (2 * n))
+    for axis in range(2 * n):
+        m = w1.conj() if axis < n else w1  # rows take W†, columns take W
+        t = np.moveaxis(np.tensordot(m, t, axes=([0], [axis])), 0, axis)
+    return t.reshape(sup.shape)
+
+
 def _real(x: np.ndarray, what: str) -> np.ndarray:
     """Real part of an array that must be real in the Pauli basis."""
     scale = max(1.0, float(np.abs(x).max(initial=0.0)))
@@ -258,7 +272,7 @@ class Simulator:
     # ------------------------------------------------------------ generators
     def _to_real(self, sup: np.ndarray) -> np.ndarray:
         """A vec(ρ)-basis superoperator in the Pauli basis (real)."""
-        return _real(self._w.conj().T @ sup @ self._w, "superoperator")
+        return _real(_to_pauli(sup, self.system.n), "superoperator")
 
     def _augmented(self, liouv: np.ndarray) -> np.ndarray:
         """[[L, b], [0, 0]] for a (d², d²) vec-basis Liouvillian L, in the
