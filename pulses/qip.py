@@ -87,6 +87,7 @@ from qutip_qip.device import Processor
 
 from pulses.errors import SimulationError
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
+from pulses.simulate import gradient_mask
 from pulses.spinsystem import HBAR, KB, SpinSystem
 
 __all__ = ["TIGHT", "ProcessorSchedule", "expm_processor", "run_processor", "safe_max_step", "to_processor"]
@@ -347,13 +348,6 @@ def _hard_rotation(system: SpinSystem, pulse: Pulse, rf_scale: float) -> qutip.Q
     return (-1j * theta * qutip.Qobj(gen, dims=[[2] * n, [2] * n])).expm()
 
 
-def _gradient_mask(system: SpinSystem, orders) -> np.ndarray:
-    m = np.real(np.diag(system.ops["z"].sum(axis=0)))
-    order = np.rint(m[:, None] - m[None, :]).astype(int)
-    kill = order != 0 if orders is None else np.isin(order, orders)
-    return ~kill
-
-
 def _segments(sequence: Sequence):
     """Split into runs of soft elements and single hard pulses / gradients."""
     out, cur = [], []
@@ -464,7 +458,7 @@ def run_processor(
                     u = _hard_rotation(system, part, rf_scale)
                     rho = u * rho * u.dag()
                 else:
-                    rho = qutip.Qobj(np.where(_gradient_mask(system, part.orders), rho.full(), 0.0), dims=dims)
+                    rho = qutip.Qobj(np.where(gradient_mask(system, part.orders), rho.full(), 0.0), dims=dims)
                 continue
             proc, sched = to_processor(system, part, rf_scale=rf_scale, offset_hz=offset_hz, relaxation=relaxation)
             if engine == "expm":

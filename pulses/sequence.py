@@ -53,6 +53,8 @@ def _channels(where: str, value) -> tuple[str, ...] | None:
         raise SequenceError(f"{where}: channels = {value!r} is not allowed: give channel names like '1H'") from None
     if not ch or not all(isinstance(c, str) and c for c in ch):
         raise SequenceError(f"{where}: channels = {value!r} is not allowed: give channel names like '1H'")
+    if len(set(ch)) != len(ch):
+        raise SequenceError(f"{where}: channels = {ch!r} is not allowed: a channel may appear only once")
     return ch
 
 
@@ -165,6 +167,10 @@ class Pulse(Element):
         if self.hard:
             if flip is None:
                 raise SequenceError(f"{w}: flip_deg is missing: a hard pulse needs its flip angle")
+            if dur is not None or nu is not None:
+                raise SequenceError(
+                    f"{w}: a hard pulse is instantaneous: give only flip_deg, not duration_s or nutation_hz"
+                )
             set_(self, "flip_deg", flip)
             set_(self, "duration_s", None)
             set_(self, "nutation_hz", None)
@@ -178,6 +184,12 @@ class Pulse(Element):
             )
         if area == 0 and (flip is None or nu is None):
             raise SequenceError(f"{w}: the shape has zero area, so give flip_deg and nutation_hz is not enough")
+        if flip is not None and flip != 0 and np.sign(flip) != np.sign(area):
+            raise SequenceError(
+                f"{w}: flip_deg = {flip!r} does not have the sign of the shape's mean amplitude ({area:+.3g}), "
+                "so it cannot be reached with nutation_hz ≥ 0: give a positive flip (phase_deg + 180 for a "
+                "negative one) and a shape of positive mean"
+            )
         if flip is None:
             flip = 360.0 * nu * dur * area
         elif dur is None:
@@ -187,7 +199,7 @@ class Pulse(Element):
         elif nu is None:
             if dur == 0:
                 raise SequenceError(f"{w}: duration_s = 0 is not allowed for a soft pulse: give hard = true")
-            nu = abs(flip / (360.0 * dur * area))
+            nu = flip / (360.0 * dur * area)
         elif abs(360.0 * nu * dur * area - flip) > 1e-9 * max(1.0, abs(flip)):
             raise SequenceError(
                 f"{w}: flip_deg = {flip!r}, duration_s = {dur!r} and nutation_hz = {nu!r} disagree "
@@ -233,14 +245,15 @@ class Gradient(Element):
 
     def __post_init__(self) -> None:
         if self.orders is not None:
-            try:
-                o = tuple(int(x) for x in self.orders)
-                ok = all(float(x) == int(x) for x in self.orders)
-            except (TypeError, ValueError):
-                ok = False
-            if not ok or not o:
-                raise SequenceError(f"Gradient: orders = {self.orders!r} is not allowed: give whole numbers")
-            object.__setattr__(self, "orders", o)
+            ok = isinstance(self.orders, (list, tuple)) and len(self.orders) > 0 and all(
+                isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x != 0 for x in self.orders
+            )
+            if not ok:
+                raise SequenceError(
+                    f"Gradient: orders = {self.orders!r} is not allowed: give non-zero whole numbers "
+                    "(order 0 holds the populations, which no gradient removes)"
+                )
+            object.__setattr__(self, "orders", tuple(int(x) for x in self.orders))
 
 
 @dataclass(frozen=True)
@@ -317,11 +330,19 @@ class Sequence:
         object.__setattr__(self, "elements", els)
         n_pulses = sum(isinstance(e, Pulse) for e in els)
         steps = []
-        for s, step in enumerate(self.phase_cycle):
+        try:
+            cycle = tuple(self.phase_cycle)
+        except TypeError:
+            raise SequenceError(f"phase_cycle = {self.phase_cycle!r} is not allowed: give a list of phase steps") from None
+        for s, step in enumerate(cycle):
             if isinstance(step, dict):
                 step = PhaseStep(tuple(step.get("pulse_phases_deg", ())), step.get("receiver_phase_deg", 0.0))
             if not isinstance(step, PhaseStep):
                 raise SequenceError(f"phase_cycle step {s}: give a PhaseStep or a dict")
+            if not isinstance(step.pulse_phases_deg, (list, tuple)):
+                raise SequenceError(
+                    f"phase_cycle step {s}: pulse_phases_deg = {step.pulse_phases_deg!r} is not allowed: give a list"
+                )
             phases = tuple(_num(f"phase_cycle step {s}", "pulse_phases_deg", p) for p in step.pulse_phases_deg)
             if len(phases) != n_pulses:
                 raise SequenceError(
@@ -376,8 +397,21 @@ class Sequence:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Sequence":
-        if not isinstance(d, dict) or "elements" not in d:
+        if not isinstance(d, dict) or not isinstance(d.get("elements"), list):
             raise SequenceError("a sequence description needs an 'elements' list")
+        extra = set(d) - {"name", "elements", "phase_cycle"}
+        if extra:
+            raise SequenceError(f"sequence: unknown field(s) {', '.join(sorted(extra))} (allowed: name, elements, phase_cycle)")
+        cycle = d.get("phase_cycle", [])
+        if not isinstance(cycle, list) or not all(isinstance(x, dict) for x in cycle):
+            raise SequenceError(f"phase_cycle = {cycle!r} is not allowed: give a list of tables")
+        for k, step in enumerate(cycle):
+            bad = set(step) - {"pulse_phases_deg", "receiver_phase_deg"}
+            if bad:
+                raise SequenceError(
+                    f"phase_cycle step {k}: unknown field(s) {', '.join(sorted(bad))} "
+                    "(allowed: pulse_phases_deg, receiver_phase_deg)"
+                )
         els = []
         for k, e in enumerate(d["elements"]):
             if not isinstance(e, dict) or e.get("type") not in ELEMENTS:
@@ -395,7 +429,7 @@ class Sequence:
                 els.append(kind(**kwargs))
             except SequenceError as exc:
                 raise SequenceError(f"element {k} ({e['type']}): {exc}") from None
-        return cls(tuple(els), d.get("name", ""), tuple(d.get("phase_cycle", ())))
+        return cls(tuple(els), d.get("name", ""), tuple(cycle))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -441,7 +475,7 @@ def _toml_value(v) -> str:
     if isinstance(v, (float, np.floating)):
         return repr(float(v))
     if isinstance(v, str):
-        return json.dumps(v)
+        return json.dumps(v, ensure_ascii=False)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise SequenceError(f"cannot write {v!r} to TOML")

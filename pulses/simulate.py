@@ -21,8 +21,8 @@ required.  A dipolar coupling with ``t1d_s`` adds a relaxation channel
 −(1/T1D)·P_D(ρ − ρ_eq) for the pair's dipolar order (P_D the projector on
 3 I1z I2z − I1·I2), the affine part being carried by b.
 
-Every distinct element step is exponentiated once (batched
-``scipy.linalg.expm``) and cached; a :class:`Simulator` keeps its caches
+Every distinct element step is exponentiated once (batched scaling and
+squaring, :func:`pulses._expm.expm_batch`) and cached; a :class:`Simulator` keeps its caches
 across runs, including the state after a shared preparation prefix, so a
 planning batch pays for the shared part once.  RF-amplitude inhomogeneity
 and resonance offsets are ensemble averages over (value, weight) lists.
@@ -45,9 +45,9 @@ from pulses._expm import expm_batch
 from pulses.errors import SimulationError
 from pulses.fid import FID
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
-from pulses.spinsystem import SpinSystem
+from pulses.spinsystem import SpinSystem, gamma_mhz_per_t
 
-__all__ = ["Distribution", "SimulationResult", "Simulator", "simulate", "liouvillian"]
+__all__ = ["Distribution", "SimulationResult", "Simulator", "simulate", "liouvillian", "gradient_mask"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,23 @@ def _real(x: np.ndarray, what: str) -> np.ndarray:
     if np.abs(x.imag).max(initial=0.0) > 1e-9 * scale:
         raise SimulationError(f"internal: the {what} is not real in the Pauli basis (it does not preserve Hermiticity)")
     return np.ascontiguousarray(x.real)
+
+
+def gradient_mask(system: SpinSystem, orders=None) -> np.ndarray:
+    """(d, d) bool: which density-matrix elements |i⟩⟨j| survive an ideal
+    gradient.  With ``orders=None`` a gradient along z dephases every element
+    whose phase Σ_k γ_k (m_k(i) − m_k(j)) ≠ 0 — all coherences except the
+    homonuclear zero-quantum ones (heteronuclear I⁺S⁻ is removed, since
+    γ_I ≠ γ_S).  With ``orders`` it removes the elements whose total order
+    p = Σ_k Δm_k is in ``orders`` (homonuclear coherence selection)."""
+    m = np.real(np.stack([np.diag(z) for z in system.ops["z"]]))  # (n, d): m_k of each basis state
+    if orders is None:
+        gam = np.array([gamma_mhz_per_t(s.isotope) for s in system.spins])
+        phase = np.einsum("k,ki->i", gam, m)
+        diff = phase[:, None] - phase[None, :]
+        return np.abs(diff) <= 1e-9 * np.abs(gam).max()
+    p = np.rint(m.sum(axis=0)[:, None] - m.sum(axis=0)[None, :]).astype(int)
+    return ~np.isin(p, orders)
 
 
 def _check_state(rho: np.ndarray, atol: float = 1e-8) -> None:
@@ -225,8 +242,9 @@ class Simulator:
         The state before the sequence (default: the exact Zeeman thermal
         state); it must be Hermitian, of unit trace and positive within 1e-8.
     max_cache_mib : float
-        Bound on the memory of cached propagators and prefix states; when a
-        run would exceed it, the caches are cleared first (default 1024 MiB).
+        Bound on the memory of cached propagators; when a run would exceed
+        it, the propagator and prefix caches are cleared first (default
+        1024 MiB; prefix states are one vector each, far smaller).
     """
 
     system: SpinSystem
@@ -241,8 +259,18 @@ class Simulator:
     def __post_init__(self) -> None:
         if not isinstance(self.system, SpinSystem):
             raise SimulationError(f"system must be a SpinSystem, got {type(self.system).__name__}")
-        self.rf_scale = self.rf_scale or Distribution((1.0,))
-        self.offsets_hz = self.offsets_hz or Distribution((0.0,))
+        for name, default in (("rf_scale", 1.0), ("offsets_hz", 0.0)):
+            value = getattr(self, name)
+            if value is None:
+                value = Distribution((default,))
+            elif not isinstance(value, Distribution):
+                try:
+                    value = Distribution(tuple(np.atleast_1d(np.asarray(value, dtype=np.float64))))
+                except (TypeError, ValueError):
+                    raise SimulationError(
+                        f"{name} = {value!r} is not allowed: give a number, a list of values or a Distribution"
+                    ) from None
+            setattr(self, name, value)
         d = self.system.dim
         self._w = _pauli_basis(self.system.n)  # columns vec(P)/√d
         dis, b = liouvillian(self.system, self.relaxation)
@@ -267,7 +295,6 @@ class Simulator:
             for s, ws in zip(self.rf_scale.values, self.rf_scale.weights)
             for off, wo in zip(self.offsets_hz.values, self.offsets_hz.weights)
         ]
-        self._coherence_order = None
 
     # ------------------------------------------------------------ generators
     def _to_real(self, sup: np.ndarray) -> np.ndarray:
@@ -370,13 +397,9 @@ class Simulator:
 
     def _gradient(self, orders) -> np.ndarray:
         d = self.system.dim
-        if self._coherence_order is None:
-            m = np.array([sum(0.5 - int(b) for b in format(i, f"0{self.system.n}b")) for i in range(d)])
-            self._coherence_order = np.rint(m[:, None] - m[None, :]).astype(int).reshape(-1)
-        p = self._coherence_order
-        kill = (p != 0) if orders is None else np.isin(p, orders)
+        keep = gradient_mask(self.system, orders).reshape(-1)
         g = np.eye(d * d + 1)
-        g[:-1, :-1] = self._to_real(np.diag(np.where(kill, 0.0, 1.0)))
+        g[:-1, :-1] = self._to_real(np.diag(keep.astype(float)))
         return g
 
     # ------------------------------------------------------------------ run

@@ -32,9 +32,11 @@ Normalisation (the *amplitude convention*)
       :func:`integrate` returns ``a`` up to the truncation of the region.
 Signal-to-noise ratio (the *SNR definition*)
     ``SNR = H / N`` where ``H`` is the height of the tallest line of the
-    real part of the spectrum ``fft(fid)`` of the **noiseless** FID (the
-    largest ``|Re values_k|`` over all bins — and all rows of a series — with
-    no apodisation and no zero filling) and ``N`` is the rms of the real
+    spectrum ``fft(fid)`` of the **noiseless** FID once phased to pure
+    absorption, i.e. the largest modulus ``|values_k|`` over all bins — and
+    all rows of a series — with no apodisation and no zero filling (for a
+    Lorentzian the modulus at the peak equals the absorption height, so H
+    does not depend on the line's phase), and ``N`` is the rms of the real
     part of the spectrum of the noise alone, computed the same way.  Complex
     white noise of per-quadrature standard deviation σ on n time points
     gives ``N = 2 · dwell_s · σ · sqrt(n − 3/4)`` exactly (the DFT sums n
@@ -454,14 +456,15 @@ def noise_sigma(fid: FID, snr: float) -> float:
     """Per-quadrature standard deviation σ of the time-domain noise that
     gives ``fid`` the signal-to-noise ratio ``snr`` (module definition):
     ``σ = H_dft / (snr · sqrt(n − 3/4))`` with ``H_dft`` the largest
-    ``|Re|`` of the unnormalised, first-point-halved DFT of the noiseless
-    data (all rows).  Units: those of ``fid.data``."""
+    modulus of the unnormalised, first-point-halved DFT of the noiseless
+    data (all rows): the absorption height, whatever the line's phase.
+    Units: those of ``fid.data``."""
     fid = _check_fid(fid, "noise_sigma")
     s = _check_snr(snr, "noise_sigma")
-    height = float(np.max(np.abs(_dft(fid.data).real)))
+    height = float(np.max(np.abs(_dft(fid.data))))
     if not height > 0:
         raise DataError(
-            "noise_sigma: the FID has no signal (its spectrum's real part is zero everywhere), "
+            "noise_sigma: the FID has no signal (its spectrum is zero everywhere), "
             "so no noise level gives a finite SNR"
         )
     return height / (s * math.sqrt(fid.n_points - 0.75))
@@ -633,12 +636,12 @@ def measure_snr(
         4 robust standard deviations in the real or imaginary part).  The
         relative error of the noise rms is about 1/sqrt(2 · points used).
     method : {"fit", "max"}
-        How the height is estimated.  ``"max"`` takes the largest ``|Re|``
-        point (like Bruker's ``sino``; biased up by noise and scattered by
-        ±1/SNR relative).  ``"fit"`` (default) fits the tallest line with
-        :func:`fit_lines` (complex amplitude, so any phase is fine) in a
-        window of ±3 estimated FWHM and takes the largest ``|Re|`` of the
-        fitted line on the spectrum's points — the noiseless height of the
+        How the height is estimated.  ``"max"`` takes the largest modulus
+        (biased up by noise and scattered by ±1/SNR relative).  ``"fit"``
+        (default) fits the tallest line with :func:`fit_lines` (complex
+        amplitude, so any phase is fine) in a window of ±3 estimated FWHM and
+        takes the largest modulus of the fitted line on the spectrum's
+        points — the noiseless absorption height of the
         definition, with a much smaller error: about
         1 / (SNR · sqrt(FWHM in points)) relative.  It assumes the tallest
         line is resolved from its neighbours.
@@ -684,13 +687,13 @@ def measure_snr(
     else:
         lo, hi = _pair("signal_region_hz", "measure_snr", signal_region_hz)
         sig = spectrum.region(lo, hi)
-    re = sig.values.real
-    k = int(np.argmax(np.abs(re)))
+    mag = np.abs(sig.values)
+    k = int(np.argmax(mag))
     center = float(sig.hz[k])
     if method == "max":
-        height = float(abs(re[k]))
+        height = float(mag[k])
     else:
-        width_bins = _half_height_width(np.abs(re), k)
+        width_bins = _half_height_width(mag, k)
         half = max(4, 3 * width_bins)
         lo_i, hi_i = max(0, k - half), min(sig.n_points, k + half + 1)
         window = sig.region(float(sig.hz[lo_i]), float(sig.hz[hi_i - 1]))
@@ -701,9 +704,10 @@ def measure_snr(
             complex_amplitudes=True,
             fwhm_hz=max(width_bins, 1) * sig.spacing_hz,
         )
-        model = fit.result.eval(hz=window.hz)
-        j = int(np.argmax(np.abs(model.real)))
-        height = float(abs(model.real[j]))
+        model = np.asarray(fit.result.eval(hz=window.hz))
+        if not np.iscomplexobj(model):  # real/imag stacked by the complex fit
+            model = model[: model.size // 2] + 1j * model[model.size // 2 :]
+        height = float(np.abs(model).max())
         center = float(fit.center_hz[0])
     return SNRMeasurement(
         snr=height / noise_rms,

@@ -77,6 +77,11 @@ class Spin:
         shift_ppm (default: on resonance).
     t1_s, t2_s : float, optional
         Longitudinal and transverse relaxation times (None: no relaxation).
+        T2 acts as independent per-spin σz dephasing, which also destroys the
+        flip-flop part of a pair's dipolar order at 2/T2: on a dipolar
+        platform (Jeener–Broekaert, dipolar-order storage) leave ``t2_s``
+        unset and give the pair's ``t1d_s`` instead — the dipolar line width
+        is coherent evolution under the dipolar coupling, not a T2 process.
     label : str, optional
         A name for reports (default "<isotope><index>").
     """

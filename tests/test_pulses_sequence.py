@@ -87,6 +87,12 @@ def test_round_trip_of_arbitrary_floats(flips, phases, nu, delay):
         (lambda: Acquire(points=0, dwell_s=1e-3), r"points = 0 is not allowed"),
         (lambda: Acquire(points=10), r"dwell_s and spectral_width_hz are missing"),
         (lambda: Gradient(orders=(1.5,)), r"orders = \(1.5,\) is not allowed"),
+        (lambda: Gradient(orders=(0,)), r"order 0 holds the populations"),
+        (lambda: Gradient(orders="12"), r"orders = '12' is not allowed"),
+        (lambda: Pulse(flip_deg=-90, duration_s=1e-5), r"flip_deg = -90.0 does not have the sign of the shape's mean amplitude \(\+1\)"),
+        (lambda: Pulse(flip_deg=90, duration_s=1e-4, shape=(-1.0, -0.5)), r"flip_deg = 90.0 does not have the sign of the shape's mean amplitude \(-0.75\)"),
+        (lambda: Pulse(flip_deg=90, hard=True, duration_s=1e-5), r"a hard pulse is instantaneous"),
+        (lambda: Pulse(flip_deg=90, nutation_hz=1e3, channels=("1H", "1H")), r"may appear only once"),
         (lambda: Sequence((Pulse(flip_deg=90, hard=True),), phase_cycle=(PhaseStep((0, 90)),)),
          r"phase_cycle step 0: 2 pulse phases given, the sequence has 1 pulses"),
         (lambda: Sequence(("pulse",)), r"element 0: 'pulse' is not a Pulse"),
@@ -111,6 +117,19 @@ def test_from_dict_names_the_element_index():
         Sequence.from_dict(d)
     with pytest.raises(SequenceError, match="TOML is malformed"):
         Sequence.from_toml("elements = [")
+    with pytest.raises(SequenceError, match=r"unknown field\(s\) phasecycle"):
+        Sequence.from_dict({"elements": [], "phasecycle": []})
+    with pytest.raises(SequenceError, match=r"phase_cycle step 0: unknown field\(s\) phases"):
+        Sequence.from_dict({"elements": [], "phase_cycle": [{"phases": [0]}]})
+    with pytest.raises(SequenceError, match="needs an 'elements' list"):
+        Sequence.from_dict({"elements": 5})
+    with pytest.raises(SequenceError, match="phase_cycle = 5 is not allowed"):
+        Sequence.from_dict({"elements": [], "phase_cycle": 5})
+
+
+def test_non_ascii_labels_round_trip_through_toml():
+    seq = Sequence((Delay(duration_s=1e-3, label="τ 𝜏 wait"),), name="Jeener–Broekaert 🧲")
+    assert Sequence.from_toml(seq.to_toml()) == seq
 
 
 def test_check_against_channels():

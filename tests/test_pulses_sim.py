@@ -249,6 +249,23 @@ def test_read_pulse_gives_the_antiphase_dipolar_order_signal():
 
 
 # ------------------------------------------------------------------ behaviour
+def test_gradient_removes_heteronuclear_zero_quantum_but_keeps_homonuclear():
+    # Phase under a z gradient ∝ Σ γ_k Δm_k: I⁺S⁻ of 1H–13C dephases
+    # (γH ≠ γC), I⁺I⁻ of two protons does not; populations always survive.
+    from pulses.simulate import gradient_mask
+
+    het = SpinSystem((Spin("1H"), Spin("13C")), proton_mhz=400)
+    hom = SpinSystem((Spin("1H"), Spin("1H")), proton_mhz=400)
+    zq = (1, 2)  # |01⟩⟨10|: spin 1 up→down, spin 2 down→up
+    assert not gradient_mask(het)[zq] and gradient_mask(hom)[zq]
+    assert gradient_mask(het).diagonal().all() and gradient_mask(hom).diagonal().all()
+    assert not gradient_mask(hom)[0, 1]  # single-quantum removed
+    assert gradient_mask(hom, orders=(2, -2))[1, 2] and not gradient_mask(hom, orders=(2, -2))[0, 3]
+    rho = np.eye(4) / 4 + 0.01 * (np.outer([0, 1, 0, 0], [0, 0, 1, 0]) + np.outer([0, 0, 1, 0], [0, 1, 0, 0]))
+    out = simulate(het, Sequence((Gradient(),)), initial=rho, relaxation=False).final_state
+    np.testing.assert_allclose(out, np.eye(4) / 4, atol=1e-15)
+
+
 def test_phase_cycle_and_receiver_phase_average_fids():
     # Two-step cycle x / −x with receiver 0 / 180: the signals add.
     s = one_spin(50.0)

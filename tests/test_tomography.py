@@ -452,3 +452,20 @@ def test_blas_thread_limit_is_scoped_and_reentrant():
     assert _blas._depth == 0
     assert all(n == 1 for n in inside)
     assert [get() for _, get in _blas._libs] == _blas._saved
+
+
+def test_complex_amplitudes_and_bad_seeds_are_refused():
+    import pytest as _pytest
+
+    from tomography import DataError, nmr_two_spin_model, linear_inversion
+    from tomography.uncertainty import bootstrap
+
+    m = nmr_two_spin_model("full9")
+    amps = m.simulate(np.eye(4) / 4, sigma=0.01, seed=1)
+    with _pytest.raises(DataError, match="amplitudes are complex"):
+        linear_inversion(m, amps + 1e-3j)
+    for seed in ("x", -1, 1.5, True):
+        with _pytest.raises(DataError, match=r"seed = .* is not allowed"):
+            bootstrap(m, amps, 0.01, seed=seed)
+        with _pytest.raises(DataError, match=r"seed = .* is not allowed"):
+            m.simulate(np.eye(4) / 4, sigma=0.01, seed=seed)

@@ -208,6 +208,11 @@ def _check_model(model: Any) -> MeasurementModel:
 
 def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
     """Amplitudes minus the offset, float64 (n_lines,) or (B, n_lines)."""
+    if np.iscomplexobj(amplitudes):
+        raise DataError(
+            "amplitudes are complex: give one real amplitude per line (split a complex line amplitude "
+            "into its x and y quadrature lines, as the NMR presets do)"
+        )
     try:
         a = np.asarray(amplitudes, dtype=np.float64)
     except (TypeError, ValueError):

@@ -177,6 +177,15 @@ def _as_sigma(sigma: Any, n_lines: int) -> np.ndarray:
     return s
 
 
+def _rng(seed: Any, where: str) -> np.random.Generator:
+    """A Generator from an int seed ≥ 0 or a Generator, else a DataError."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(f"{where}: seed = {seed!r} is not allowed: give an integer ≥ 0 or a numpy Generator")
+    return np.random.default_rng(int(seed))
+
+
 @dataclass(frozen=True, eq=False)
 class MeasurementModel:
     """The affine map from Pauli coefficients to line amplitudes, a = A c + b.
@@ -391,7 +400,7 @@ class MeasurementModel:
         ndarray (*size, [batch,] n_lines)
         """
         s = _as_sigma(sigma, self.n_lines)
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed, "simulate")
         mean = self.predict(state)
         size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
         return mean + s * rng.standard_normal(size + mean.shape)

@@ -37,7 +37,7 @@ from tomography.estimators import (
     _Projector,
     _require_complete,
 )
-from tomography.model import MeasurementModel, _as_sigma
+from tomography.model import MeasurementModel, _as_sigma, _rng
 from tomography.pauli import (
     coefficients_to_matrix,
     element_variances,
@@ -223,7 +223,7 @@ def bootstrap(
         if not callable(f):
             raise DataError(f"functions[{name!r}] is not callable: a function of a qutip.Qobj state is required")
     with single_threaded_blas():
-        rng = np.random.default_rng(seed)
+        rng = _rng(seed, "bootstrap")
         s = _as_sigma(sigma, model.n_lines)
         est = _FUNCS[method](model, amplitudes, s, allow_incomplete=allow_incomplete, **options)
         n = model.n_qubits
