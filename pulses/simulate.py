@@ -47,7 +47,10 @@ from pulses.fid import FID
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
 from pulses.spinsystem import SpinSystem, gamma_mhz_per_t
 
-__all__ = ["Distribution", "SimulationResult", "Simulator", "simulate", "liouvillian", "gradient_mask"]
+#: Largest spin system the dense Liouville-space engine accepts.
+MAX_SPINS = 6
+
+__all__ = ["MAX_SPINS", "Distribution", "SimulationResult", "Simulator", "simulate", "liouvillian", "gradient_mask"]
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,11 @@ class Simulator:
     rf_scale : Distribution, optional
         RF-amplitude scale factors (inhomogeneity), default exactly 1.
     offsets_hz : Distribution, optional
-        Resonance-offset shifts added to every spin (Hz), default 0.
+        Resonance-offset shifts added to every spin (Hz), default 0: a
+        carrier or field error common to all spins, not B0 inhomogeneity
+        (which would scale with γ).  A discrete ensemble (e.g. Gauss–Hermite
+        nodes) reproduces the continuous average only up to times
+        ~ 1/(node spacing): beyond that its FID aliases (revives).
     initial : "thermal" or (d, d) array / Qobj
         The state before the sequence (default: the exact Zeeman thermal
         state); it must be Hermitian, of unit trace and positive within 1e-8.
@@ -259,6 +266,11 @@ class Simulator:
     def __post_init__(self) -> None:
         if not isinstance(self.system, SpinSystem):
             raise SimulationError(f"system must be a SpinSystem, got {type(self.system).__name__}")
+        if self.system.n > MAX_SPINS:
+            raise SimulationError(
+                f"{self.system.n} spins is not allowed: the dense Liouville-space engine handles at most "
+                f"{MAX_SPINS} (dimension 4^n + 1; 6 spins already take minutes and ~5 GB)"
+            )
         for name, default in (("rf_scale", 1.0), ("offsets_hz", 0.0)):
             value = getattr(self, name)
             if value is None:

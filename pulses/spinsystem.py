@@ -170,11 +170,16 @@ class SpinSystem:
             raise SpinSystemError("spins must be a non-empty sequence of Spin")
         object.__setattr__(self, "spins", spins)
         object.__setattr__(self, "couplings", tuple(self.couplings))
+        seen = set()
         for c in self.couplings:
             if not isinstance(c, Coupling):
                 raise SpinSystemError(f"couplings must hold Coupling objects, got {type(c).__name__}")
             if max(c.i, c.j) >= len(spins):
                 raise SpinSystemError(f"coupling ({c.i}, {c.j}) names a spin that does not exist (n = {len(spins)})")
+            key = (min(c.i, c.j), max(c.i, c.j), c.kind)
+            if key in seen:
+                raise SpinSystemError(f"coupling ({c.i}, {c.j}) of kind {c.kind!r} is given twice: give each pair once")
+            seen.add(key)
         if (self.field_t is None) == (self.proton_mhz is None):
             raise SpinSystemError("give exactly one of field_t (tesla) or proton_mhz (1H Larmor frequency)")
         if self.proton_mhz is not None:

@@ -330,6 +330,8 @@ def test_unphysical_relaxation_is_refused():
         (lambda: SpinSystem((Spin("1H"),), (Coupling(0, 3, 5.0),), proton_mhz=400), "names a spin that does not exist"),
         (lambda: SpinSystem((Spin("1H"),)), "exactly one of field_t"),
         (lambda: Spin("1H", t2_s=-1.0), r"t2_s = -1.0 is not allowed"),
+        (lambda: SpinSystem((Spin("1H"), Spin("1H")), (Coupling(0, 1, 5.0), Coupling(1, 0, 7.0)), proton_mhz=400),
+         "given twice"),
     ],
 )
 def test_bad_spin_systems_raise(build, message):
@@ -379,3 +381,34 @@ def test_dipolar_order_relaxes_with_t1d():
         # absolute 2e-14 (~100 u): round-off is relative to ‖ρ‖ ≈ 1, and ⟨Dop⟩
         # is a 1e-6-sized deviation on top of the identity part
         assert got == pytest.approx(eq + (start - eq) * math.exp(-t / t1d), rel=0, abs=2e-14)
+
+
+def test_shift_in_ppm_and_carrier_give_the_offset_and_the_line():
+    # 13C at 100 ppm with the carrier at 99.5 ppm on a 400 MHz (1H) magnet:
+    # offset = 0.5 ppm × ν0(13C) = 0.5 × 400·γC/γH Hz; the FID precesses at it.
+    s = SpinSystem((Spin("13C", shift_ppm=100.0),), proton_mhz=400.0, carrier_ppm={"13C": 99.5})
+    nu0 = 400.0 * 10.7083984 / 42.577478518
+    assert s.offsets_hz()[0] == pytest.approx(0.5 * nu0, rel=1e-12)
+    assert s.carrier_mhz("13C") == pytest.approx(nu0 * (1 + 99.5e-6), rel=1e-15)
+    res = simulate(s, Sequence((Pulse(flip_deg=90, hard=True, channels=("13C",)), Acquire(points=64, dwell_s=1e-4))))
+    f = res.fid("13C")
+    t = np.arange(64) * 1e-4
+    m0 = s.polarization()[0] / 2
+    np.testing.assert_allclose(f.data / m0, -1j * np.exp(TWO_PI * 1j * 0.5 * nu0 * t), atol=1e-9)
+    assert f.sfo_mhz == pytest.approx(s.carrier_mhz("13C")) and f.bf_mhz == pytest.approx(nu0)
+
+
+def test_negative_gamma_nucleus_is_polarised_down():
+    # 15N (γ < 0): the thermal state favours |1⟩ (m = −1/2), ⟨σz⟩ = −tanh(h|ν|/2kT).
+    s = SpinSystem((Spin("15N"),), field_t=9.4, temperature_k=300.0)
+    p = s.polarization()[0]
+    nu = 4.3172e6 * 9.4
+    assert p == pytest.approx(-math.tanh(6.62607015e-34 * nu / (2 * 1.380649e-23 * 300.0)), rel=1e-9)
+    rho = s.thermal_state()
+    assert rho[1, 1].real > rho[0, 0].real
+
+
+def test_more_spins_than_the_engine_handles_is_an_error():
+    s = SpinSystem(tuple(Spin("1H") for _ in range(7)), proton_mhz=400)
+    with pytest.raises(SimulationError, match="7 spins is not allowed"):
+        Simulator(s)
