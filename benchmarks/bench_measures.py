@@ -25,6 +25,7 @@ import scipy.optimize
 
 from nmrqb import DipolarModel
 from nmrqb import measures as M
+from _timing import best_of
 
 DIMS = [[2, 2], [2, 2]]
 
@@ -34,15 +35,6 @@ def random_states(n: int, seed: int) -> np.ndarray:
     w = rng.normal(size=(n, 4, 4)) + 1j * rng.normal(size=(n, 4, 4))
     rho = w @ np.swapaxes(w, -1, -2).conj()
     return rho / np.trace(rho, axis1=1, axis2=2)[:, None, None]
-
-
-def best_of(f, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 # ---------------------------------------------------------------- qutip user

@@ -41,6 +41,7 @@ import os
 import sys
 import time
 import warnings
+from _timing import best_of
 
 
 def _early_blas_threads() -> None:
@@ -62,15 +63,6 @@ from pulses.simulate import Simulator
 from pulses.spinsystem import Coupling, Spin, SpinSystem
 
 AGREE = 1e-8
-
-
-def best_of(f, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def max_abs(a, b):

@@ -37,15 +37,6 @@ def haar_ket(rng: np.random.Generator, d: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def best_of(f, repeat=3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 def fmt_time(dt: float) -> str:
     return f"{dt * 1e3:9.2f} ms" if dt < 1 else f"{dt:9.2f} s "
 
