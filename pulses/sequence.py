@@ -76,6 +76,11 @@ def envelope(shape, steps: int) -> np.ndarray:
     return a / np.abs(a).max()
 
 
+def _check_label(where: str, value, field_name: str = "label") -> None:
+    if not isinstance(value, str):
+        raise SequenceError(f"{where}: {field_name} = {value!r} is not allowed: give a string")
+
+
 class Element:
     """Base of the sequence elements (serialisation helpers)."""
 
@@ -136,6 +141,7 @@ class Pulse(Element):
     label: str = ""
 
     def __post_init__(self) -> None:
+        _check_label("Pulse", self.label)
         w = f"Pulse{' ' + repr(self.label) if self.label else ''}"
         set_ = object.__setattr__
         set_(self, "channels", _channels(w, self.channels))
@@ -227,6 +233,7 @@ class Delay(Element):
     label: str = ""
 
     def __post_init__(self) -> None:
+        _check_label("Delay", self.label)
         object.__setattr__(self, "duration_s", _num("Delay", "duration_s", self.duration_s, minimum=0.0))
 
     @property
@@ -244,6 +251,7 @@ class Gradient(Element):
     label: str = ""
 
     def __post_init__(self) -> None:
+        _check_label("Gradient", self.label)
         if self.orders is not None:
             ok = isinstance(self.orders, (list, tuple)) and len(self.orders) > 0 and all(
                 isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x != 0 for x in self.orders
@@ -272,6 +280,7 @@ class Acquire(Element):
 
     def __post_init__(self) -> None:
         w = "Acquire"
+        _check_label(w, self.label)
         if isinstance(self.points, bool) or not isinstance(self.points, (int, np.integer)) or self.points < 1:
             raise SequenceError(f"{w}: points = {self.points!r} is not allowed: give an integer ≥ 1")
         object.__setattr__(self, "points", int(self.points))
@@ -323,7 +332,11 @@ class Sequence:
     phase_cycle: tuple = ()
 
     def __post_init__(self) -> None:
-        els = tuple(self.elements)
+        _check_label("sequence", self.name, "name")
+        try:
+            els = tuple(self.elements)
+        except TypeError:
+            raise SequenceError(f"elements = {self.elements!r} is not allowed: give a list of elements") from None
         for k, e in enumerate(els):
             if not isinstance(e, Element):
                 raise SequenceError(f"element {k}: {e!r} is not a Pulse, Delay, Gradient or Acquire")

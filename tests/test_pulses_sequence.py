@@ -96,6 +96,8 @@ def test_round_trip_of_arbitrary_floats(flips, phases, nu, delay):
         (lambda: Sequence((Pulse(flip_deg=90, hard=True),), phase_cycle=(PhaseStep((0, 90)),)),
          r"phase_cycle step 0: 2 pulse phases given, the sequence has 1 pulses"),
         (lambda: Sequence(("pulse",)), r"element 0: 'pulse' is not a Pulse"),
+        (lambda: Delay(duration_s=1e-3, label=5), r"Delay: label = 5 is not allowed: give a string"),
+        (lambda: Sequence((), name=None), r"sequence: name = None is not allowed"),
     ],
 )
 def test_invalid_elements_name_the_element_and_field(make, message):

@@ -243,7 +243,8 @@ def test_read_pulse_gives_the_antiphase_dipolar_order_signal():
     np.testing.assert_allclose(res.fid().data / eps, expected / eps, atol=1e-9)
     spec = np.fft.fftshift(np.fft.fft(res.fid().data * np.exp(-t / 2e-3), 8192))
     f = np.fft.fftshift(np.fft.fftfreq(8192, dwell))
-    # antiphase: the imaginary part of the spectrum has opposite-sign lines at ±3d/2
+    # antiphase: s(t) ∝ i·sin(3πdt), so the real part of its spectrum has
+    # opposite-sign lines at ±3d/2
     lo, hi = np.argmin(abs(f + 1.5 * d_hz)), np.argmin(abs(f - 1.5 * d_hz))
     assert np.sign(spec[lo].real) == -np.sign(spec[hi].real) != 0
 
