@@ -291,19 +291,8 @@ def _check_fid(fid: Any, where: str) -> FID:
 
 
 def _processed(fid: FID, step: dict, data: np.ndarray, **extra: Any) -> FID:
-    md = dict(fid.metadata)
-    md["processing"] = list(md.get("processing", [])) + [step]
-    md.update(extra)
-    return FID(
-        data=data,
-        dwell_s=fid.dwell_s,
-        sfo_mhz=fid.sfo_mhz,
-        bf_mhz=fid.bf_mhz,
-        nucleus=fid.nucleus,
-        channel=fid.channel,
-        receiver_phase_deg=fid.receiver_phase_deg,
-        metadata=md,
-    )
+    processing = list(fid.metadata.get("processing", [])) + [step]
+    return fid.with_data(data, **{"processing": processing, **extra})
 
 
 def apodize(fid: FID, kind: str = "exponential", *, lb_hz: float | None = None, gb_hz: float | None = None) -> FID:

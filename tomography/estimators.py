@@ -207,7 +207,7 @@ def _check_model(model: Any) -> MeasurementModel:
 
 
 def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
-    """Amplitudes minus the offset, float64 (n_lines,) or (B, n_lines)."""
+    """Amplitudes minus the offset: one data set, float64 (n_lines,)."""
     if np.iscomplexobj(amplitudes):
         raise DataError(
             "amplitudes are complex: give one real amplitude per line (split a complex line amplitude "
@@ -222,6 +222,8 @@ def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
             f"amplitudes have shape {a.shape}: ({model.n_lines},), one value per line of model {model.name!r}, "
             "is required"
         )
+    if a.ndim != 1:
+        raise DataError(f"amplitudes have shape {a.shape}: one data set ({model.n_lines},) is required")
     bad = ~np.isfinite(a)
     if bad.any():
         k = np.argwhere(bad)[0]
@@ -428,8 +430,6 @@ def linear_inversion(
     """
     model = _check_model(model)
     y = _data(model, amplitudes)
-    if y.ndim != 1:
-        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
     s = None if sigma is None else _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Linear inversion")
     c, cov = _linear_solution(model, y, s, weighted=False)
@@ -460,8 +460,6 @@ def weighted_least_squares(
     """
     model = _check_model(model)
     y = _data(model, amplitudes)
-    if y.ndim != 1:
-        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Weighted least squares")
     c, cov = _linear_solution(model, y, s, weighted=True)
@@ -497,8 +495,6 @@ def projected_least_squares(
     """
     model = _check_model(model)
     y = _data(model, amplitudes)
-    if y.ndim != 1:
-        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Projected least squares")
     c_lin, _ = _linear_solution(model, y, s, weighted=True)
@@ -673,8 +669,6 @@ def maximum_likelihood(
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
         raise DataError(f"max_iterations = {max_iterations!r} is not allowed: an integer ≥ 1 is required")
     y = _data(model, amplitudes)
-    if y.ndim != 1:
-        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Maximum likelihood")
     ne = _normal(model, s)
@@ -785,8 +779,6 @@ def deviation_estimate(
     model = _check_model(model)
     _check_method(method)
     y = _data(model, amplitudes)
-    if y.ndim != 1:
-        raise DataError(f"amplitudes have shape {y.shape}: one data set ({model.n_lines},) is required")
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "The deviation estimate")
     c_dev, cov = _linear_solution(model, y, s, weighted=True)
