@@ -2,15 +2,44 @@
 
 The top-level package exposes the model and the error hierarchy; the
 measures, the charging and the dephasing dynamics live in their own modules
-(``nmrqb.measures``, ``nmrqb.dephasing``).  Conventions (Hamiltonian, signs,
-metric definitions) follow ``DESIGN.md`` §1–§2.
+(``nmrqb.measures``, ``nmrqb.battery``, ``nmrqb.dephasing``).  Conventions
+(Hamiltonian, signs, metric definitions) follow ``DESIGN.md`` §1–§2.
+
+The model and the submodules are imported on first use (PEP 562), so that
+``import nmrqb`` and the command line start without loading qutip; ``from
+nmrqb import DipolarModel, measures`` works as for any package.
 """
 
+from __future__ import annotations
+
+import importlib
+
 from nmrqb.errors import DataError, NmrqbError, PhysicsError, ProtocolError
-from nmrqb.model import DipolarModel
-from nmrqb import battery, dephasing, measures  # submodules usable after `import nmrqb`
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "DipolarModel": ("nmrqb.model", "DipolarModel"),
+    "battery": ("nmrqb.battery", None),
+    "dephasing": ("nmrqb.dephasing", None),
+    "measures": ("nmrqb.measures", None),
+}
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'nmrqb' has no attribute {name!r}") from None
+    mod = importlib.import_module(module)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DipolarModel",

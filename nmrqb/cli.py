@@ -2,24 +2,52 @@
 
 ``nmrqb state`` is a quick calculator: the closed-form spectrum, the Gibbs
 state and every resource and battery measure for one parameter set, as text
-or JSON.  User mistakes (bad numbers, unphysical values) are printed as one
-line on stderr with a non-zero exit status, never as a traceback.  This
-module parses and prints; the physics lives in the library modules.
+or JSON; ``nmrqb figure`` writes the paper's figures.  This module parses
+and prints; the physics lives in the library modules.
+
+Exit statuses (``docs/errors.md``): 0 success; 1 a user error of any of the
+three packages (``NmrqbError``, ``PulsesError``, ``TomographyError``), printed
+as one line ``nmrqb: error: <message>`` on stderr; 2 a malformed command line
+(argparse); 130 interrupted by Ctrl-C (SIGINT) and 143 by SIGTERM, printed as
+one line ``nmrqb: interrupted``.  Arguments are validated before anything is
+created or computed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import Sequence
 
-import numpy as np
-
 from nmrqb import __version__
-from nmrqb.errors import NmrqbError
+from nmrqb.errors import NmrqbError, ProtocolError
 
+EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler so that ``finally``
+    blocks (staging folders of the output layer) clean up."""
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """The base classes of user errors: nmrqb's, and those of pulses and
+    tomography when they were imported (if not, they cannot have raised)."""
+    types: list[type[BaseException]] = [NmrqbError]
+    for mod, name in (("pulses.errors", "PulsesError"), ("tomography.errors", "TomographyError")):
+        m = sys.modules.get(mod)
+        if m is not None:
+            types.append(getattr(m, name))
+    return tuple(types)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,7 +135,7 @@ def state_report(B=0.0, D=0.0, G=0.0, Delta=0.0, epsilon=0.0, T=1.0) -> dict:
     }
 
 
-def _fmt_c(z: complex) -> str:
+def _fmt_c(z: complex) -> str:  # noqa: D103
     re, im = z.real, z.imag
     if abs(im) < 5e-13:
         return f"{re: .6f}"
@@ -117,6 +145,8 @@ def _fmt_c(z: complex) -> str:
 def _print_text(rep: dict) -> None:
     pars = rep["parameters"]
     print("nmrqb state: " + "  ".join(f"{k}={v:g}" for k, v in pars.items()))
+    import numpy as np
+
     print("\nSpectrum of H_DP (closed form, ascending):")
     basis = ["|00>", "|01>", "|10>", "|11>"]
     re = np.array(rep["spectrum"]["eigenvectors_real"])
@@ -148,17 +178,28 @@ def _cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_figure(args: argparse.Namespace) -> int:
-    from nmrqb import figures
+FIGURE_NUMBERS = tuple(range(3, 11))
 
-    figures.check_out_dir(args.out)
-    if args.which == "all":
-        numbers = sorted(figures.FIGURES)
-    else:
-        try:
-            numbers = [int(args.which)]
-        except ValueError:
-            numbers = [args.which]
+
+def _figure_numbers(which: str) -> list[int]:
+    """``N`` or ``all`` → figure numbers, validated before anything is created."""
+    if which.strip().lower() == "all":
+        return list(FIGURE_NUMBERS)
+    try:
+        n = int(which)
+    except ValueError:
+        n = None
+    if n not in FIGURE_NUMBERS:
+        raise ProtocolError(f"figure {which!r:.40} is not allowed: choose 3 to 10 or 'all'")
+    return [n]
+
+
+def _cmd_figure(args: argparse.Namespace) -> int:
+    numbers = _figure_numbers(args.which)  # validate first ...
+    from nmrqb import figures
+    from nmrqb.output import check_out_dir
+
+    check_out_dir(args.out)  # ... create after
     for n in numbers:
         paths = figures.write_figure(figures.build(n), args.out)
         print(f"Fig. {n}: {paths['png']}  {paths['csv']}  {paths['json']}")
@@ -188,20 +229,46 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _on_sigterm(signum, frame):  # noqa: ARG001 - signal API
+    raise _Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``nmrqb`` console script."""
-    parser = _build_parser()
-    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    """Entry point of the ``nmrqb`` console script.
+
+    Returns the exit status (see the module docstring); user errors and
+    interruptions are one line on stderr, never a traceback.
+    """
+    previous = None
     try:
-        return args.func(args)
-    except NmrqbError as exc:
-        print(f"nmrqb: error: {exc}", file=sys.stderr)
-        return 1
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (e.g. called from a worker): keep the default
+            previous = None
+        parser = _build_parser()
+        args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+        try:
+            return args.func(args)
+        except _user_error_types() as exc:
+            print(f"nmrqb: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except MemoryError:
+            print("nmrqb: error: out of memory: reduce the size of the request", file=sys.stderr)
+            return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("nmrqb: interrupted", file=sys.stderr)
+        return EXIT_SIGINT
+    except _Terminated:
+        print("nmrqb: interrupted (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except BrokenPipeError:  # e.g. `nmrqb state --json | head`
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return EXIT_USER_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

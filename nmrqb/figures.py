@@ -30,8 +30,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +39,9 @@ import numpy as np
 from nmrqb import measures
 from nmrqb.battery import charge, charging_map
 from nmrqb.dephasing import dephase
-from nmrqb.errors import NmrqbError
+from nmrqb.errors import NmrqbError, ProtocolError
 from nmrqb.model import DipolarModel
+from nmrqb.output import OutputFolder, check_out_dir, versions  # noqa: F401 (re-exported)
 
 __all__ = ["Curve", "LinePanel", "MapPanel", "FigureData", "FIGURES", "build", "write_figure"]
 
@@ -303,75 +302,16 @@ FIGURES = {3: figure_3, 4: figure_4, 5: lambda: battery_figure(5), 6: lambda: ba
 def build(number: int) -> FigureData:
     """Compute the data of paper figure ``number`` (3–10)."""
     if number not in FIGURES:
-        raise NmrqbError(f"figure {number!r} is not allowed: choose 3 to 10 or 'all'")
+        raise ProtocolError(f"figure {number!r} is not allowed: choose 3 to 10 or 'all'")
     return FIGURES[number]()
 
 
 # --------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, write, mode: str = "w") -> None:
-    """Write through a temporary file in the same folder, then rename; the
-    file gets the permissions a plain ``open`` would give (0666 & ~umask),
-    not mkstemp's 0600.  OS failures become one-line NmrqbErrors."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise NmrqbError(f"--out {str(path.parent)!r}: cannot write {path.name}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise NmrqbError(f"--out {str(path.parent)!r}: cannot write {path.name}: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def check_out_dir(out_dir) -> Path:
-    """Validate (and create) an output folder before any work is done."""
-    if out_dir is None or str(out_dir).strip() == "":
-        raise NmrqbError("--out '' is not allowed: give an output folder")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NmrqbError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise NmrqbError(f"--out {str(out)!r} is not writable")
-    return out
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that produced an output (for provenance)."""
-    import platform
-
-    import matplotlib
-    import numpy
-    import qutip
-    import scipy
-
-    from nmrqb import __version__
-
-    return {
-        "nmrqb": __version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "qutip": qutip.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
-
-
-def _write_csv(fig: FigureData, path: Path) -> None:
+# ``check_out_dir`` and ``versions`` live in the output layer; re-exported here
+# for callers of nmrqb 0.1.
+def _csv_writer(fig: FigureData):
     def write(fh):
         w = csv.writer(fh)
         if isinstance(fig.panels[0], MapPanel):
@@ -394,7 +334,7 @@ def _write_csv(fig: FigureData, path: Path) -> None:
                     for xv, yv in zip(c.x, c.y):
                         w.writerow(base + [repr(float(xv)), repr(float(yv))])
 
-    _atomic_write(path, write)
+    return write
 
 
 def _render(fig: FigureData):
@@ -434,19 +374,15 @@ def _render(fig: FigureData):
 def write_figure(fig: FigureData, out_dir) -> dict[str, Path]:
     """Render ``fig`` to ``figN.png`` and write ``figN.csv`` and
     ``figN.json`` (caption, layout, assumptions, settings, versions) in
-    ``out_dir``; every file is written atomically."""
+    ``out_dir``.  The three files are one output group
+    (:class:`nmrqb.output.OutputFolder`): they replace the old ones together
+    or not at all, also when the run is killed."""
     import matplotlib.pyplot as plt
 
-    out = check_out_dir(out_dir)
+    out = OutputFolder(out_dir)
     stem = f"fig{fig.number}"
-    paths = {"png": out / f"{stem}.png", "csv": out / f"{stem}.csv", "json": out / f"{stem}.json"}
     f = _render(fig)
     meta = {"Title": f"Fig. {fig.number}", "Description": f"panels={len(fig.panels)}"}
-    try:
-        _atomic_write(paths["png"], lambda fh: f.savefig(fh, format="png", dpi=110, metadata=meta), mode="wb")
-    finally:
-        plt.close(f)
-    _write_csv(fig, paths["csv"])
     info = {
         "figure": fig.number,
         "caption": fig.caption,
@@ -456,5 +392,13 @@ def write_figure(fig: FigureData, out_dir) -> dict[str, Path]:
         "settings": fig.settings,
         "versions": versions(),
     }
-    _atomic_write(paths["json"], lambda fh: json.dump(info, fh, indent=2))
+    try:
+        with out.group(stem) as g:
+            paths = {
+                "png": g.write(f"{stem}.png", lambda fh: f.savefig(fh, format="png", dpi=110, metadata=meta), binary=True),
+                "csv": g.write(f"{stem}.csv", _csv_writer(fig)),
+                "json": g.write_json(f"{stem}.json", info),
+            }
+    finally:
+        plt.close(f)
     return paths

@@ -5,7 +5,8 @@ vector, a non-physical state handed to a figure of merit, an estimator that
 did not reach its stated tolerance) raises one of these, with a message that
 names the field, the value and what is allowed.  They subclass ``ValueError``
 so that code written against plain Python conventions still catches them.
-The module defines errors only; it must not import anything from the rest of
+One meaning per class; the contract shared with ``nmrqb`` and ``pulses`` is
+``docs/errors.md``.  The module defines errors only; it must not import anything from the rest of
 the project.
 """
 
@@ -24,7 +25,10 @@ class ModelError(TomographyError):
 
 class DataError(TomographyError):
     """Line amplitudes or noise levels are unusable (wrong length, NaN,
-    σ ≤ 0), or an option value is outside what is allowed."""
+    σ ≤ 0, amplitudes no state can produce), or a setting of estimating from
+    them is (an unknown method, a bad seed, a bootstrap size beyond the cap).
+    Same meaning as ``DataError`` in ``nmrqb`` and ``pulses``: always about
+    data, never about a model or a state."""
 
 
 class StateError(TomographyError):

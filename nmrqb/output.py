@@ -1,0 +1,279 @@
+"""The output layer: output folders written in groups of files that land together.
+
+Everything a run produces (a figure's PNG, CSV and JSON today; a report's
+files tomorrow) is written through :class:`OutputFolder`.  A *group* of files
+is written into a hidden staging folder inside the output folder
+(``.nmrqb-stage-<group>-<random>/``) and then committed:
+
+1. a ``COMMIT`` record listing the group's files is written into the staging
+   folder (atomically: temporary name, then rename);
+2. each file is renamed over its final name (``os.replace``, atomic per file);
+3. the staging folder is removed.
+
+The commit point is step 1.  A run killed before it (SIGKILL, power loss)
+leaves the old files untouched and a staging folder that the next writer
+removes; a run killed after it leaves a staging folder whose ``COMMIT``
+record the next writer finishes (rolls forward), so a group is never left
+half old and half new once anyone writes to the folder again.  SIGINT and
+SIGTERM (handled by the CLI as exceptions) clean up at once: a staging
+folder without a commit record is removed, one with a record is finished.
+Writers of the same folder serialise on an ``fcntl`` lock
+(``.nmrqb.lock``); the kernel drops the lock of a killed process.
+
+Provenance (package versions) lives here too.  This module does no physics
+and knows nothing about what the files contain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from nmrqb.errors import DataError
+
+try:  # POSIX only; elsewhere writers are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["OutputFolder", "Group", "check_out_dir", "versions"]
+
+STAGE_PREFIX = ".nmrqb-stage-"
+LOCK_NAME = ".nmrqb.lock"
+COMMIT_NAME = "COMMIT"
+#: temporary files left by nmrqb 0.1's per-file atomic writes (``.fig5.csv.ab12cd_x.tmp``)
+_LEGACY_TMP = re.compile(r"^\.fig\d+\.(png|csv|json)\.[A-Za-z0-9_]{8}\.tmp$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def _oserror(out: Path, what: str, exc: OSError) -> DataError:
+    return DataError(f"--out {str(out)!r}: {what}: {exc.strerror or exc}")
+
+
+def check_out_dir(out_dir) -> Path:
+    """Validate an output folder and create it if missing; return its path.
+
+    Raises :class:`~nmrqb.errors.DataError` (one line naming ``--out``) for an
+    empty name, a path that exists and is not a folder, a folder that cannot
+    be created, or one that is not writable.  Call it only after every other
+    argument has been validated: it creates the folder.
+    """
+    if out_dir is None or (isinstance(out_dir, str) and out_dir.strip() == ""):
+        raise DataError("--out '' is not allowed: give an output folder")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise DataError(f"--out {out_dir!r:.60} is not allowed: give an output folder path")
+    out = Path(out_dir)
+    if "\x00" in str(out):
+        raise DataError(f"--out {str(out)!r:.80} is not allowed: a path cannot hold a NUL character")
+    try:
+        if out.exists() and not out.is_dir():
+            raise DataError(f"--out {str(out)!r} is not a folder")
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise DataError(f"--out {str(out)!r} is not writable")
+    return out
+
+
+class Group:
+    """The staging side of one group of files; see :meth:`OutputFolder.group`."""
+
+    def __init__(self, folder: OutputFolder, stage: Path):
+        self._folder = folder
+        self._stage = stage
+        self._names: list[str] = []
+
+    def path(self, name: str) -> Path:
+        """The staging path of file ``name`` (write it there; it lands at
+        ``folder / name`` when the group commits)."""
+        if not isinstance(name, str) or not _SAFE_NAME.match(name) or name == COMMIT_NAME:
+            raise DataError(f"output file name {name!r:.80} is not allowed: letters, digits, '.', '_', '-'")
+        if name not in self._names:
+            self._names.append(name)
+        return self._stage / name
+
+    def write(self, name: str, write: Callable[[IO], None], binary: bool = False) -> Path:
+        """Call ``write(fh)`` on a new staging file ``name``; return its final path."""
+        p = self.path(name)
+        try:
+            with open(p, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as fh:
+                write(fh)
+        except OSError as exc:
+            raise _oserror(self._folder.path, f"cannot write {name}", exc) from None
+        return self._folder.path / name
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write(name, lambda fh: fh.write(text))
+
+    def write_json(self, name: str, obj) -> Path:
+        return self.write(name, lambda fh: (json.dump(obj, fh, indent=2, allow_nan=False), fh.write("\n")))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._names)
+
+
+class OutputFolder:
+    """An output folder whose files are written in groups that land together.
+
+    >>> out = OutputFolder("figures")                # validated and created
+    >>> with out.group("fig5") as g:                 # doctest: +SKIP
+    ...     g.write("fig5.csv", write_rows)
+    ...     g.write("fig5.png", savefig, binary=True)
+    ...     g.write_json("fig5.json", info)
+    # all three files are replaced together here, or none is
+    """
+
+    def __init__(self, path):
+        self.path = check_out_dir(path)
+
+    # -- locking and recovery ------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        try:
+            fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise _oserror(self.path, f"cannot create {LOCK_NAME}", exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def recover(self) -> list[str]:
+        """Finish or discard what killed writers left behind; return what was done.
+
+        Staging folders with a ``COMMIT`` record are rolled forward (their
+        files replace the final ones); those without are removed, as are the
+        per-file temporary files of nmrqb 0.1.  Runs under the folder lock.
+        """
+        with self._locked():
+            return self._recover()
+
+    def _recover(self) -> list[str]:
+        done = []
+        try:
+            entries = list(os.scandir(self.path))
+        except OSError as exc:
+            raise _oserror(self.path, "cannot list the folder", exc) from None
+        for e in entries:
+            if e.name.startswith(STAGE_PREFIX) and e.is_dir(follow_symlinks=False):
+                stage = Path(e.path)
+                if (stage / COMMIT_NAME).is_file():
+                    self._roll_forward(stage)
+                    done.append(f"finished {e.name}")
+                else:
+                    done.append(f"removed {e.name}")
+                shutil.rmtree(stage, ignore_errors=True)
+            elif _LEGACY_TMP.match(e.name) and e.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
+                done.append(f"removed {e.name}")
+        return done
+
+    def _roll_forward(self, stage: Path) -> None:
+        try:
+            names = json.loads((stage / COMMIT_NAME).read_text(encoding="utf-8"))["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # a commit record is written atomically; an unreadable one is not ours
+        for name in names:
+            if isinstance(name, str) and _SAFE_NAME.match(name) and (stage / name).exists():
+                try:
+                    os.replace(stage / name, self.path / name)
+                except OSError as exc:
+                    raise _oserror(self.path, f"cannot replace {name}", exc) from None
+
+    # -- groups --------------------------------------------------------------
+    @contextlib.contextmanager
+    def group(self, name: str) -> Iterator[Group]:
+        """Stage a group of files; on a normal exit they all replace their final
+        names together.  On an exception (also KeyboardInterrupt or the CLI's
+        SIGTERM) before the commit point nothing changes in the folder."""
+        if not isinstance(name, str) or not _SAFE_NAME.match(name):
+            raise DataError(f"output group name {name!r:.80} is not allowed")
+        with self._locked():
+            self._recover()
+            try:
+                stage = self.path / f"{STAGE_PREFIX}{name}-{secrets.token_hex(4)}"
+                stage.mkdir(mode=0o700)
+            except OSError as exc:
+                raise _oserror(self.path, "cannot create a staging folder", exc) from None
+            committed = False
+            try:
+                g = Group(self, stage)
+                yield g
+                with _signals_held():
+                    self._commit(stage, g.names)
+                    committed = True
+                    self._roll_forward(stage)
+            finally:
+                if committed:
+                    self._roll_forward(stage)  # idempotent: finishes an interrupted roll-forward
+                shutil.rmtree(stage, ignore_errors=True)
+
+    def _commit(self, stage: Path, names: tuple[str, ...]) -> None:
+        for n in names:
+            if not (stage / n).is_file():
+                raise DataError(f"--out {str(self.path)!r}: {n} was announced but not written")
+            target = self.path / n
+            if target.exists() and not target.is_file():
+                raise DataError(f"--out {str(self.path)!r}: cannot write {n}: a folder or special file of that "
+                                "name is in the way (nothing of the group was written)")
+        tmp = stage / f".{COMMIT_NAME}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"files": list(names)}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, stage / COMMIT_NAME)
+        except OSError as exc:
+            raise _oserror(self.path, "cannot write the commit record", exc) from None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM during a commit (a few renames): a group is
+    committed whole, then the signal is delivered."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that produced an output (for provenance)."""
+    import platform
+
+    import matplotlib
+    import numpy
+    import qutip
+    import scipy
+
+    from nmrqb import __version__
+
+    return {
+        "nmrqb": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "qutip": qutip.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
