@@ -190,7 +190,8 @@ def _figure_numbers(which: str) -> list[int]:
     except ValueError:
         n = None
     if n not in FIGURE_NUMBERS:
-        raise ProtocolError(f"figure {which!r:.40} is not allowed: choose 3 to 10 or 'all'")
+        shown = n if n is not None else f"{which!r:.40}"
+        raise ProtocolError(f"figure {shown} is not allowed: choose 3 to 10 or 'all'")
     return [n]
 
 

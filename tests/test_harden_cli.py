@@ -40,12 +40,12 @@ def old_figure(folder: Path, n: int = 5) -> dict[str, bytes]:
 
 
 # -- validate first, create after --------------------------------------------------
-@pytest.mark.parametrize("which", ["11", "2", "abc", "3.5", ""])
-def test_bad_figure_number_is_rejected_before_the_folder_is_created(tmp_path, which):
+@pytest.mark.parametrize("which, shown", [("11", "11"), ("2", "2"), ("abc", "'abc'"), ("3.5", "'3.5'"), ("", "''")])
+def test_bad_figure_number_is_rejected_before_the_folder_is_created(tmp_path, which, shown):
     out = tmp_path / "newdir"
     p = run("figure", which, "--out", str(out))
     assert p.returncode == 1
-    assert p.stderr.strip() == f"nmrqb: error: figure {which!r} is not allowed: choose 3 to 10 or 'all'"
+    assert p.stderr.strip() == f"nmrqb: error: figure {shown} is not allowed: choose 3 to 10 or 'all'"
     assert not out.exists()
 
 
