@@ -6,8 +6,9 @@ folder (``fid`` or ``ser`` plus ``acqus``/``acqu`` and, for a series,
 spectrometer's — into :class:`FID` and, from ``pdata/<procno>``, into
 :class:`~pulses.spectra.Spectrum`.  Parameter files and binaries go through
 nmrglue (``nmrglue.fileio.bruker``); this module adds the validation, the
-digital-filter rule, the sign and axis conventions and atomic writing.  It
-does no processing beyond what reading needs and never imports ``nmrqb``.
+digital-filter rule, the sign and axis conventions and safe, atomic
+writing.  It does no processing beyond what reading needs and never imports
+``nmrqb``.
 
 What is written (``write_bruker``)
 ----------------------------------
@@ -24,8 +25,32 @@ What is written (``write_bruker``)
   group-delay correction applies — :func:`read_bruker` and TopSpin do none.
   (nmrglue's ``remove_digital_filter`` would still drop 2 end points.)
 * provenance: a ``$$ pulses-provenance {json}`` comment line in ``acqus``
-  holding ``dwell_s``, ``channel``, ``receiver_phase_deg`` and
+  holding ``format``, ``dwell_s``, ``channel``, ``receiver_phase_deg`` and
   ``metadata``, which :func:`read_bruker` restores exactly.
+
+Where it is written: nothing is ever lost
+-----------------------------------------
+The data set is built in a hidden sibling folder ``.<name>.new-<pid>-*.tmp``
+and renamed into place, so a reader never sees a half-written data set and
+a failure half-way leaves the previous state untouched.  An existing path
+is handled as follows:
+
+* an empty folder is written into (replaced by the new data set);
+* anything else needs ``overwrite=True``, and even then only a folder that
+  is recognisably one Bruker experiment is replaced: it holds ``acqus`` and
+  ``fid`` or ``ser``, and no sub-folder except an empty ``pdata/``.  A
+  ``pdata/`` with content is processed data, which is never deleted: the
+  call is refused ("contains processed data pdata/; remove it yourself or
+  choose another folder").  Any other folder (a folder of experiments, a
+  home or project folder), a file or a symbolic link is refused with a
+  :class:`~pulses.errors.DataError` naming the path, and nothing is touched;
+* a replacement renames the old folder aside (``.<name>.old-<pid>-*.tmp``),
+  renames the new one in and only then deletes the old one.  Leftovers of a
+  killed run (exactly these two name patterns, made by a process that no
+  longer runs, or by this process but by no call still running) are cleaned
+  at the next call for the same path, so they never pile up: unfinished new
+  folders are deleted, and an old folder whose replacement never arrived is
+  renamed back first, so the previous data set reappears.
 
 Sign and axis conventions
 -------------------------
@@ -50,8 +75,22 @@ that folds the pre-signal points back and drops floor(d) + 2 points at the
 end).  The returned FID starts at t = 0 and has ``TD/2 − floor(d) − 2``
 points (``TD/2`` when there is no delay or d < 1).
 
+Validation of what is read
+--------------------------
 Missing or corrupt files raise :class:`~pulses.errors.DataError` naming the
-file and the folder.
+file and the folder; a bad parameter is named with its value and what is
+allowed: ``TD`` a positive even integer, ``SW_h``, ``SFO1``, ``BF1``
+finite and > 0 (with ``1/SW_h`` finite), ``AQ_mod`` 1 or 3, ``DTYPA`` 0 or
+2, ``BYTORDA`` 0 or 1, ``DIGMOD`` and ``DSPFVS`` integers ≥ 0, ``DECIM``
+finite and > 0, ``GRPDLY`` finite.  ``NC`` (int32 data, ``DTYPA = 0``) and
+``NC_proc`` are the scaling exponents (data × 2**NC); they must be integers
+in [−100, 100] (``NC_RANGE``): real spectrometers use a few units, and
+within this range every nonzero int32 value stays finite and nonzero after
+scaling, so an extreme exponent can never turn data into ±inf or silently
+into zeros.  Our provenance line must be a JSON object of the current
+``format`` with fields of the right types (else the file is corrupt).
+Data sets that would need more memory than the machine has are refused
+before reading, naming the size needed.
 """
 
 from __future__ import annotations
@@ -59,7 +98,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
+import stat
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -73,13 +114,123 @@ from pulses.errors import DataError
 from pulses.fid import FID, stack_fids
 from pulses.spectra import Spectrum
 
-__all__ = ["PROVENANCE_TAG", "group_delay_points", "read_bruker", "read_bruker_processed", "write_bruker"]
+__all__ = ["NC_RANGE", "PROVENANCE_TAG", "group_delay_points", "read_bruker", "read_bruker_processed", "write_bruker"]
 
 #: Comment tag of the JSON provenance line in acqus.
 PROVENANCE_TAG = "$$ pulses-provenance "
 
+#: Allowed scaling exponents NC (acqus, int32 data) and NC_proc (procs).
+NC_RANGE = (-100, 100)
+
 _FORMAT = "pulses.bruker/1"
+_PROVENANCE_FIELDS = ("format", "dwell_s", "channel", "receiver_phase_deg", "metadata")
 _BLOCK = 1024  # bytes: each FID of a fid/ser file starts on such a boundary
+_MAX_NAME_BYTES = 200  # longest folder name write_bruker accepts (its temporary siblings add ~30)
+_READ_OVERHEAD = 3  # peak memory of a read, in units of the complex128 result
+_MAX_COUNT = 2**53  # largest TD, TD1 or SI accepted (a size far beyond any file)
+
+
+# --------------------------------------------------------------------------
+# messages
+# --------------------------------------------------------------------------
+def _one_line(text: Any, limit: int = 200) -> str:
+    """``text`` with control characters replaced and truncated to ``limit``."""
+    t = "".join(c if c.isprintable() else " " for c in str(text))
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, one line, truncated if long."""
+    try:
+        r = repr(value)
+    except Exception:  # noqa: BLE001 - a hostile __repr__
+        r = f"<{type(value).__name__}>"
+    return _one_line(r, limit)
+
+
+def _p(path: Any) -> str:
+    """A path for a message: as is when printable, else its repr."""
+    s = str(path)
+    if len(s) > 500:
+        s = s[:250] + "…" + s[-249:]
+    return s if s.isprintable() else repr(s)
+
+
+def _reason(exc: BaseException) -> str:
+    """The OS reason of ``exc`` (without the path, which the message names)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return _one_line(exc.strerror)
+    return _one_line(exc) or type(exc).__name__
+
+
+def _as_path(func: str, name: str, value: Any) -> Path:
+    """``value`` as a Path, or a DataError naming the argument."""
+    allowed = "it must be a path (str or os.PathLike), non-empty and without NUL characters"
+    if not isinstance(value, (str, os.PathLike)):
+        raise DataError(f"{func}: {name} = {_short(value)} is not allowed: {allowed}")
+    try:
+        path = Path(value)
+        text = os.fspath(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{func}: {name} = {_short(value)} is not allowed: {allowed}") from None
+    if not isinstance(text, str) or not text or "\0" in text:
+        raise DataError(f"{func}: {name} = {_short(value)} is not allowed: {allowed}")
+    return path
+
+
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, False when the system cannot even look (a name
+    too long, a NUL byte, no permission...)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False when the system cannot look."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False when the system cannot look."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_symlink(path: Path) -> bool:
+    """``path.is_symlink()``, False when the system cannot look."""
+    try:
+        return path.is_symlink()
+    except (OSError, ValueError):
+        return False
+
+
+def _memory_limit() -> int | None:
+    """Physical memory of this machine in bytes (None when unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def _check_memory(nbytes: int, what: str) -> None:
+    """Refuse up front to read something needing more than physical memory."""
+    limit = _memory_limit()
+    if limit is not None and nbytes > limit:
+        raise DataError(
+            f"{what} would need about {_gib(nbytes)} of memory to read, more than this machine has "
+            f"({_gib(limit)}); read it on a larger machine or reduce the data set"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -88,7 +239,7 @@ _BLOCK = 1024  # bytes: each FID of a fid/ser file starts on such a boundary
 def _padded_points(n: int, bytes_per_value: int) -> int:
     """Complex points per row once padded to a multiple of 1024 bytes."""
     row_bytes = 2 * n * bytes_per_value
-    return int(math.ceil(row_bytes / _BLOCK) * _BLOCK) // (2 * bytes_per_value)
+    return -(-row_bytes // _BLOCK) * _BLOCK // (2 * bytes_per_value)
 
 
 def _core_header(title: str) -> list[str]:
@@ -106,13 +257,24 @@ def _safe_text(value: Any) -> str:
     return "".join(c if (" " <= c <= "~" and c not in "<>") else "_" for c in str(value)) or "simulated"
 
 
+def _finite_params(params: dict, keys: tuple[str, ...], source: str) -> None:
+    """Every ``params[key]`` must be a finite number > 0 (O1: finite)."""
+    for key in keys:
+        v = params[key]
+        if not math.isfinite(v) or (key != "O1" and not v > 0):
+            raise DataError(
+                f"write_bruker: {source} gives {key} = {v!r}, which a Bruker parameter file cannot hold: "
+                "it must be finite" + ("" if key == "O1" else " and > 0")
+            )
+
+
 def _acqus(fid: FID, provenance: dict | None) -> dict:
     sw_h = 1.0 / fid.dwell_s
     comments = ["$$ written by pulses.bruker.write_bruker: simulated data, no digital filter"]
     if provenance is not None:
         comments.append(PROVENANCE_TAG + json.dumps(provenance, ensure_ascii=True, separators=(",", ":")))
     seq = fid.metadata.get("sequence", "simulated")
-    return {
+    acqus = {
         "_coreheader": _core_header("Parameter file, pulses acqus"),
         "_comments": comments,
         "AQ_mod": 3,
@@ -136,12 +298,28 @@ def _acqus(fid: FID, provenance: dict | None) -> dict:
         "SW_h": sw_h,
         "TD": 2 * fid.n_points,
     }
+    source = f"FID (dwell_s = {fid.dwell_s!r}, sfo_mhz = {fid.sfo_mhz!r}, bf_mhz = {fid.bf_mhz!r})"
+    _finite_params(acqus, ("SW_h", "DW", "SW", "O1"), source)
+    if not math.isfinite(1.0 / sw_h):
+        raise DataError(
+            f"write_bruker: FID.dwell_s = {fid.dwell_s!r} gives SW_h = {sw_h!r}, whose inverse is not finite"
+        )
+    return acqus
 
 
 def _acqu2s(fid: FID) -> dict:
     ind = fid.metadata.get("indirect_dwell_s")
-    sw_h = 1.0 / float(ind) if isinstance(ind, (int, float)) and ind > 0 else 1.0 / fid.dwell_s
-    return {
+    if ind is None:
+        sw_h = 1.0 / fid.dwell_s
+    else:
+        ok = isinstance(ind, (int, float)) and not isinstance(ind, bool) and math.isfinite(ind) and ind > 0
+        sw_h = 1.0 / float(ind) if ok and math.isfinite(1.0 / float(ind)) else math.nan
+        if not (math.isfinite(sw_h) and sw_h > 0):
+            raise DataError(
+                f"write_bruker: FID.metadata['indirect_dwell_s'] = {_short(ind)} is not allowed: "
+                "it must be a finite number > 0 (the dwell time of the series, s) with a finite inverse"
+            )
+    a2 = {
         "_coreheader": _core_header("Parameter file, pulses acqu2s"),
         "_comments": ["$$ the rows of the series; SW_h is 1/metadata['indirect_dwell_s'] when given"],
         "BF1": float(fid.bf_mhz),
@@ -152,6 +330,147 @@ def _acqu2s(fid: FID) -> dict:
         "SW_h": sw_h,
         "TD": fid.n_rows,
     }
+    _finite_params(a2, ("SW_h", "SW"), f"the series (indirect dwell, sfo_mhz = {fid.sfo_mhz!r})")
+    return a2
+
+
+def _temp_pattern(name: str) -> re.Pattern:
+    """Names of the temporary siblings write_bruker makes for folder ``name``."""
+    return re.compile(r"\." + re.escape(name) + r"\.(new|old)-([0-9]+)-[A-Za-z0-9_]+\.tmp\Z")
+
+
+#: Temporary folders this process is writing right now (absolute paths).
+_IN_PROGRESS: set[str] = set()
+
+
+def _in_use(path: str, pid: int) -> bool:
+    """Whether the temporary folder ``path`` made by process ``pid`` may
+    still be in use: this process's own ones only while it writes them (a
+    restarted container often reuses the pid of a killed run), another
+    process's while that process runs (on POSIX; elsewhere: assumed gone)."""
+    if pid == os.getpid():
+        return os.path.abspath(path) in _IN_PROGRESS
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it runs, as another user
+        return True
+    return True
+
+
+def _recover_stale(target: Path) -> None:
+    """Clean what a killed write_bruker left beside ``target``.
+
+    Unfinished new data sets are deleted.  An old data set that was moved
+    aside for a replacement that never arrived is renamed back to
+    ``target`` (the state before the killed call); any other old one was
+    already replaced and is deleted.  Only siblings of our own name pattern
+    that are no longer in use (:func:`_in_use`) are touched."""
+    pattern = _temp_pattern(target.name)
+    news, olds = [], []
+    try:
+        with os.scandir(target.parent) as it:
+            for entry in it:
+                m = pattern.match(entry.name)
+                if m and entry.is_dir(follow_symlinks=False) and not _in_use(entry.path, int(m[2])):
+                    (news if m[1] == "new" else olds).append(Path(entry.path))
+    except OSError:
+        return
+    for path in news:
+        shutil.rmtree(path, ignore_errors=True)
+    if olds and not os.path.lexists(target):
+
+        def changed(q: Path) -> float:
+            try:
+                return q.lstat().st_ctime
+            except OSError:
+                return -math.inf
+
+        olds.sort(key=changed)
+        newest = olds.pop()
+        try:
+            os.rename(newest, target)
+        except OSError as exc:
+            raise DataError(
+                f"write_bruker: the previous data set of {_p(target)} is in {_p(newest)} (left by an interrupted "
+                f"call) and cannot be restored: {_reason(exc)}; move it back yourself"
+            ) from None
+    for path in olds:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_replaceable(target: Path, overwrite: bool) -> bool:
+    """Whether ``target`` exists (and may be replaced); a DataError naming
+    it when it exists and must not be replaced (module docstring)."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError) as exc:
+        raise DataError(f"write_bruker: cannot write to {_p(target)}: {_reason(exc)}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise DataError(f"write_bruker: {_p(target)} is a symbolic link; refusing to replace it, choose another folder")
+    if not stat.S_ISDIR(st.st_mode):
+        raise DataError(
+            f"write_bruker: {_p(target)} exists and is not a folder; refusing to replace it, choose another path"
+        )
+    try:
+        entries = sorted(os.listdir(target))
+    except OSError as exc:
+        raise DataError(f"write_bruker: {_p(target)} exists and cannot be listed: {_reason(exc)}") from None
+    if not entries:
+        return True  # an empty folder: nothing is lost
+    if not overwrite:
+        raise DataError(f"write_bruker: {_p(target)} already exists; pass overwrite=True to replace it")
+    if not (_is_file(target / "acqus") and (_is_file(target / "fid") or _is_file(target / "ser"))):
+        shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
+        raise DataError(
+            f"write_bruker: {_p(target)} is not a Bruker experiment folder (no acqus with fid or ser; it holds "
+            f"{len(entries)} entries: {_one_line(shown)}): overwrite=True only replaces an experiment folder; "
+            "nothing was deleted, choose another folder"
+        )
+    for name in entries:
+        sub = target / name
+        if not _is_dir(sub):  # a file (or a link to one) of the experiment
+            continue
+        if name != "pdata" or _is_symlink(sub):
+            raise DataError(
+                f"write_bruker: {_p(target)} holds the folder {_one_line(name)}/, which write_bruker does not "
+                "write; remove it yourself or choose another folder (nothing was deleted)"
+            )
+        try:
+            with os.scandir(sub) as it:
+                processed = any(True for _ in it)
+        except OSError as exc:
+            raise DataError(f"write_bruker: {_p(sub)} cannot be listed: {_reason(exc)}") from None
+        if processed:
+            raise DataError(
+                f"write_bruker: {_p(target)} contains processed data pdata/; remove it yourself or choose "
+                "another folder (nothing was deleted)"
+            )
+    return True
+
+
+def _write_files(fid: FID, provenance: dict, acqus: dict, folder: Path) -> None:
+    """The files of the data set, into the (new, empty) ``folder``."""
+    ngb.write_jcamp(acqus, str(folder / "acqus"))
+    ngb.write_jcamp(acqus, str(folder / "acqu"))
+    if fid.is_2d:
+        a2 = _acqu2s(fid)
+        ngb.write_jcamp(a2, str(folder / "acqu2s"))
+        ngb.write_jcamp(a2, str(folder / "acqu2"))
+    seq = fid.metadata.get("sequence", "simulated")
+    (folder / "pulseprogram").write_text(
+        f";{_safe_text(seq)}\n; simulated by the pulses library: no executable pulse program\n", encoding="ascii"
+    )
+    n = fid.n_points
+    npad = _padded_points(n, 8)
+    data = np.zeros(fid.data.shape[:-1] + (npad,), dtype=np.complex128)
+    data[..., :n] = fid.data
+    ngb.write_binary(str(folder / ("ser" if fid.is_2d else "fid")), {}, data, big=False, isfloat=True)
 
 
 def write_bruker(fid_or_fids: FID | Sequence[FID], directory: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -164,16 +483,31 @@ def write_bruker(fid_or_fids: FID | Sequence[FID], directory: str | os.PathLike,
         ``acqu2s``), or a list of 1-D FIDs stacked into a series with
         :func:`pulses.fid.stack_fids` (they must share their parameters).
     directory : path
-        The experiment folder to create (parents are created).
+        The experiment folder to create (parents are created).  An existing
+        empty folder is written into.
     overwrite : bool
-        An existing path is refused unless True; then the whole existing
-        folder is replaced (never merged into).
+        Any other existing path is refused unless True; then it is replaced
+        (never merged into) only if it is recognisably one Bruker
+        experiment folder: ``acqus`` with ``fid`` or ``ser``, and no
+        sub-folder but an empty ``pdata/``.  A folder with processed data
+        (a non-empty ``pdata/``) is refused — processed data are never
+        deleted: remove them yourself or choose another folder — and so is
+        any other folder, a file or a symbolic link.
 
     Returns
     -------
     pathlib.Path
         The folder written.  It is built in a temporary sibling folder and
-        renamed into place, so a reader never sees a half-written dataset.
+        renamed into place (the old one is renamed aside first and deleted
+        last), so a reader never sees a half-written dataset and a failure
+        half-way leaves the old one intact.  Leftovers of a killed call are
+        cleaned at the next call for the same path (module docstring).
+
+    Raises
+    ------
+    DataError
+        A bad argument, a path that must not be replaced (named), or a path
+        that cannot be written (named, with the system's reason).
 
     The parameters written are listed in the module docstring.
     """
@@ -182,16 +516,21 @@ def write_bruker(fid_or_fids: FID | Sequence[FID], directory: str | os.PathLike,
     elif isinstance(fid_or_fids, (list, tuple)):
         fid = stack_fids(fid_or_fids)
     else:
+        raise DataError(f"write_bruker: give an FID or a list of FIDs, got {type(fid_or_fids).__name__}")
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise DataError(f"write_bruker: overwrite = {_short(overwrite)} is not allowed: it must be True or False")
+    target = _as_path("write_bruker", "directory", directory)
+    name = target.name
+    if not name or name in (".", ".."):
         raise DataError(
-            f"write_bruker: give an FID or a list of FIDs, got {type(fid_or_fids).__name__}"
+            f"write_bruker: directory = {_p(target)} is not allowed: name the experiment folder itself "
+            "(not '/', '.' or a path ending in '..')"
         )
-    target = Path(directory)
-    if target.exists() or target.is_symlink():
-        if not overwrite:
-            raise DataError(f"write_bruker: {target} already exists; pass overwrite=True to replace it")
-        if not target.is_dir() or target.is_symlink():
-            raise DataError(f"write_bruker: {target} exists and is not a folder; refusing to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if len(os.fsencode(name)) > _MAX_NAME_BYTES:
+        raise DataError(
+            f"write_bruker: the folder name of {_p(target)} has {len(os.fsencode(name))} bytes: "
+            f"at most {_MAX_NAME_BYTES} are allowed"
+        )
     provenance = {
         "format": _FORMAT,
         "dwell_s": fid.dwell_s,
@@ -199,39 +538,62 @@ def write_bruker(fid_or_fids: FID | Sequence[FID], directory: str | os.PathLike,
         "receiver_phase_deg": fid.receiver_phase_deg,
         "metadata": fid.metadata,
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    acqus = _acqus(fid, provenance)  # validates the parameters before anything is touched
+    if fid.is_2d:
+        _acqu2s(fid)
+    parent = target.parent
+    if _is_dir(parent):
+        _recover_stale(target)
+    _check_replaceable(target, bool(overwrite))
     try:
-        acqus = _acqus(fid, provenance)
-        ngb.write_jcamp(acqus, str(tmp / "acqus"))
-        ngb.write_jcamp(acqus, str(tmp / "acqu"))
-        if fid.is_2d:
-            a2 = _acqu2s(fid)
-            ngb.write_jcamp(a2, str(tmp / "acqu2s"))
-            ngb.write_jcamp(a2, str(tmp / "acqu2"))
-        seq = fid.metadata.get("sequence", "simulated")
-        (tmp / "pulseprogram").write_text(
-            f";{_safe_text(seq)}\n; simulated by the pulses library: no executable pulse program\n", encoding="ascii"
-        )
-        n = fid.n_points
-        npad = _padded_points(n, 8)
-        data = np.zeros(fid.data.shape[:-1] + (npad,), dtype=np.complex128)
-        data[..., :n] = fid.data
-        ngb.write_binary(str(tmp / ("ser" if fid.is_2d else "fid")), {}, data, big=False, isfloat=True)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"write_bruker: cannot create the parent folder of {_p(target)}: {_reason(exc)}") from None
+    if not _is_dir(parent):
+        raise DataError(f"write_bruker: the parent of {_p(target)} is not a folder")
+    pid = os.getpid()
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.new-{pid}-", suffix=".tmp", dir=parent))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"write_bruker: cannot write in {_p(parent)}: {_reason(exc)}") from None
+    old: Path | None = None
+    _IN_PROGRESS.add(os.path.abspath(tmp))
+    try:
+        _write_files(fid, provenance, acqus, tmp)
+        if os.path.lexists(target):
+            old = Path(tempfile.mkdtemp(prefix=f".{name}.old-{pid}-", suffix=".tmp", dir=parent))
+            _IN_PROGRESS.add(os.path.abspath(old))
             os.rmdir(old)
             os.rename(target, old)
             try:
                 os.rename(tmp, target)
             except BaseException:
-                os.rename(old, target)
+                try:
+                    os.rename(old, target)
+                except OSError as exc:
+                    raise DataError(
+                        f"write_bruker: writing {_p(target)} failed and its previous data set, moved to "
+                        f"{_p(old)}, cannot be moved back ({_reason(exc)}): the next call for this path restores "
+                        "it, or move it back yourself"
+                    ) from None
                 raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, target)
+    except DataError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except (OSError, ValueError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(
+            f"write_bruker: writing {_p(target)} failed ({type(exc).__name__}: {_reason(exc)}); "
+            "the previous state of the path is unchanged"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _IN_PROGRESS.difference_update({os.path.abspath(q) for q in (tmp, old) if q is not None})
     return target
 
 
@@ -240,38 +602,62 @@ def write_bruker(fid_or_fids: FID | Sequence[FID], directory: str | os.PathLike,
 # --------------------------------------------------------------------------
 def _read_params(path: Path, where: Path) -> dict:
     """A JCAMP-DX parameter file through nmrglue, or a DataError naming it."""
-    if not path.is_file():
-        raise DataError(f"{path.name} missing in {where}")
+    if not _is_file(path):
+        raise DataError(f"{path.name} missing in {_p(where)}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dic = ngb.read_jcamp(str(path))
     except Exception as exc:  # noqa: BLE001 - nmrglue raises assorted errors on garbage
-        raise DataError(f"{path.name} in {where} cannot be parsed as a Bruker parameter file: {exc}") from None
+        raise DataError(
+            f"{path.name} in {_p(where)} cannot be parsed as a Bruker parameter file: {_one_line(exc)}"
+        ) from None
+    if not isinstance(dic, dict):
+        raise DataError(f"{path.name} in {_p(where)} cannot be parsed as a Bruker parameter file")
     return dic
 
 
-def _get(dic: dict, key: str, fname: str, where: Path, kind: str):
+_MISSING = object()
+
+
+def _get(dic: dict, key: str, fname: str, where: Path, kind: str, default: Any = _MISSING, lo=None, hi=None):
     """Parameter ``key`` of file ``fname`` as ``kind`` ('pos_int', 'int',
-    'pos_float', 'float', 'str'), or a DataError naming file and key."""
+    'pos_float', 'float', 'str'), within [lo, hi] when given, or a DataError
+    naming file and key.  ``default`` is returned when the key is absent."""
     if key not in dic:
-        raise DataError(f"{fname} in {where} lacks {key} (the file is incomplete or corrupt)")
+        if default is not _MISSING:
+            return default
+        raise DataError(f"{fname} in {_p(where)} lacks {key} (the file is incomplete or corrupt)")
     v = dic[key]
-    bad = DataError(f"{fname} in {where} has {key} = {v!r}: {_KIND_TEXT[kind]} is required")
-    if kind in ("pos_int", "int"):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v).is_integer():
-            raise bad
-        v = int(v)
-        if kind == "pos_int" and v < 1:
+    allowed = _KIND_TEXT[kind]
+    if lo is not None and hi is not None:
+        allowed += f" in [{lo}, {hi}]"
+    elif lo is not None:
+        allowed += f" ≥ {lo}"
+    elif hi is not None:
+        allowed += f" ≤ {hi}"
+    bad = DataError(f"{fname} in {_p(where)} has {key} = {_short(v)}: {allowed} is required")
+    if kind == "str":
+        if not isinstance(v, str) or not v:
             raise bad
         return v
-    if kind in ("pos_float", "float"):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise bad
+    if kind in ("pos_int", "int"):
+        if isinstance(v, float):
+            if not v.is_integer():  # also inf and nan
+                raise bad
+            v = int(v)
+        if kind == "pos_int" and v < 1:
             raise bad
-        if kind == "pos_float" and not v > 0:
+    else:
+        try:
+            v = float(v)
+        except OverflowError:
+            raise bad from None
+        if not math.isfinite(v) or (kind == "pos_float" and not v > 0):
             raise bad
-        return float(v)
-    if not isinstance(v, str) or not v:
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
         raise bad
     return v
 
@@ -285,15 +671,34 @@ _KIND_TEXT = {
 }
 
 
+def _check_filter_params(acqus: dict, fname: str, where: Any) -> None:
+    """DIGMOD, DSPFVS, DECIM and GRPDLY, when present and set, have sane
+    values: integers ≥ 0, a finite number > 0, a finite number."""
+    for key, kind, lo in (("DIGMOD", "int", 0), ("DSPFVS", "int", 0), ("DECIM", "pos_float", None),
+                          ("GRPDLY", "float", None)):
+        if acqus.get(key) is not None:
+            _get(acqus, key, fname, where, kind, lo=lo)
+
+
 def group_delay_points(acqus: dict) -> float:
     """The digital-filter group delay (points) of an acqus dictionary, by the
-    rule of the module docstring (0.0 when there is none)."""
+    rule of the module docstring (0.0 when there is none).
+
+    Raises DataError naming the parameter when DIGMOD, DSPFVS, DECIM or
+    GRPDLY has an impossible value (non-finite, negative, not a number)."""
+    if not isinstance(acqus, dict):
+        raise DataError(
+            f"group_delay_points: acqus = {_short(acqus)} is not allowed: it must be the dict of an acqus file"
+        )
+    _check_filter_params(acqus, "acqus", "the given parameters")
     if acqus.get("DIGMOD") == 0:
         return 0.0
-    grpdly = acqus.get("GRPDLY", -1)
-    if isinstance(grpdly, (int, float)) and not isinstance(grpdly, bool) and grpdly > 0:
+    grpdly = acqus.get("GRPDLY")
+    if grpdly is not None and grpdly > 0:
         return float(grpdly)
     dspfvs = acqus.get("DSPFVS")
+    if isinstance(dspfvs, float):
+        dspfvs = int(dspfvs)
     if isinstance(dspfvs, int) and dspfvs in ngb.bruker_dsp_table:
         decim = acqus.get("DECIM")
         if isinstance(decim, float) and decim.is_integer():
@@ -301,7 +706,7 @@ def group_delay_points(acqus: dict) -> float:
         table = ngb.bruker_dsp_table[dspfvs]
         if decim not in table:
             raise DataError(
-                f"acqus has DECIM = {decim!r} with DSPFVS = {dspfvs}: the group delay is unknown "
+                f"acqus has DECIM = {_short(decim)} with DSPFVS = {dspfvs}: the group delay is unknown "
                 f"(DECIM must be one of {sorted(table)})"
             )
         return float(table[decim])
@@ -326,47 +731,110 @@ def _remove_group_delay(raw: np.ndarray, delay: float) -> np.ndarray:
 
 def _read_raw(path: Path, where: Path, td: int, rows: int | None, isfloat: bool, big: bool) -> np.ndarray:
     """The complex rows of a fid (rows=None) or ser file, checked against TD."""
-    if not path.is_file():
-        raise DataError(f"{path.name} missing in {where}")
+    if not _is_file(path):
+        raise DataError(f"{path.name} missing in {_p(where)}")
     bpv = 8 if isfloat else 4
     dtype = "float64" if isfloat else "int32"
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"{path.name} in {_p(where)} cannot be read: {_reason(exc)}") from None
     n = td // 2
     npad = _padded_points(n, bpv)
     if rows is None:
         exact, padded = td * bpv, 2 * npad * bpv
         if size not in (exact, padded):
             also = "" if padded == exact else f" (or {padded} padded to 1024-byte blocks)"
-            raise DataError(f"{path.name} in {where} has {size} bytes, expected {exact}{also} for TD={td} ({dtype})")
+            raise DataError(
+                f"{path.name} in {_p(where)} has {size} bytes, expected {exact}{also} for TD={td} ({dtype})"
+            )
         shape = (size // (2 * bpv),)
     else:
         expected = rows * 2 * npad * bpv
         if size != expected:
             raise DataError(
-                f"{path.name} in {where} has {size} bytes, expected {expected} for {rows} rows of TD={td} "
+                f"{path.name} in {_p(where)} has {size} bytes, expected {expected} for {rows} rows of TD={td} "
                 f"({dtype}, rows padded to 1024-byte blocks)"
             )
         shape = (rows, npad)
+    _check_memory(_READ_OVERHEAD * 16 * math.prod(shape), f"{path.name} in {_p(where)} ({shape} complex points)")
     try:
         _, data = ngb.read_binary(str(path), shape=shape, cplex=True, big=big, isfloat=isfloat)
     except Exception as exc:  # noqa: BLE001 - any nmrglue failure is a corrupt file
-        raise DataError(f"{path.name} in {where} cannot be read: {exc}") from None
+        raise DataError(f"{path.name} in {_p(where)} cannot be read: {_one_line(exc)}") from None
     data = np.asarray(data, dtype=np.complex128)[..., :n]
     if not np.all(np.isfinite(data)):
-        raise DataError(f"{path.name} in {where} holds NaN or infinite values")
+        raise DataError(f"{path.name} in {_p(where)} holds NaN or infinite values")
     return data
 
 
-def _provenance(acqus: dict) -> dict | None:
-    for line in acqus.get("_comments", []):
-        if line.startswith(PROVENANCE_TAG):
-            try:
-                p = json.loads(line[len(PROVENANCE_TAG):])
-            except ValueError:
-                return None
-            if isinstance(p, dict) and p.get("format") == _FORMAT:
-                return p
+def _provenance(acqus: dict, where: Path) -> dict | None:
+    """Our provenance line of ``acqus``, checked, or None when there is none."""
+    comments = acqus.get("_comments", [])
+    for line in comments if isinstance(comments, list) else []:
+        if not (isinstance(line, str) and line.startswith(PROVENANCE_TAG)):
+            continue
+        text = line[len(PROVENANCE_TAG):]
+        head = f"acqus in {_p(where)} has a corrupt provenance line ({PROVENANCE_TAG.strip()})"
+        try:
+            p = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise DataError(f"{head}: {_short(text)} is not valid JSON ({_one_line(exc, 80)})") from None
+        if not isinstance(p, dict):
+            raise DataError(f"{head}: provenance = {_short(p)}: a JSON object is required")
+        unknown = sorted(set(p) - set(_PROVENANCE_FIELDS))
+        missing = [k for k in _PROVENANCE_FIELDS if k not in p]
+        if unknown or missing:
+            raise DataError(
+                f"{head}: provenance fields {_short(sorted(p))}: exactly {list(_PROVENANCE_FIELDS)} are required"
+            )
+        if p["format"] != _FORMAT:
+            raise DataError(f"{head}: provenance.format = {_short(p['format'])}: {_FORMAT!r} is required")
+        checks = {
+            "dwell_s": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+            "channel": lambda v: isinstance(v, str),
+            "receiver_phase_deg": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v),
+            "metadata": lambda v: isinstance(v, dict),
+        }
+        allowed = {
+            "dwell_s": "a finite number > 0",
+            "channel": "a string",
+            "receiver_phase_deg": "a finite number",
+            "metadata": "a JSON object",
+        }
+        for key, ok in checks.items():
+            if not ok(p[key]):
+                raise DataError(f"{head}: provenance.{key} = {_short(p[key])}: {allowed[key]} is required")
+        return p
     return None
+
+
+#: Where read_bruker / read_bruker_processed take each field of FID / Spectrum.
+_ORIGIN = {
+    "data": "the fid/ser file",
+    "values": "the 1r/1i files",
+    "hz": "procs SF, OFFSET, SW_p, SI",
+    "dwell_s": "acqus SW_h",
+    "sfo_mhz": "acqus SFO1 (or procs SF)",
+    "bf_mhz": "acqus BF1 (or procs SF)",
+    "nucleus": "acqus NUC1 (or procs AXNUC)",
+    "channel": "the provenance line of acqus",
+    "receiver_phase_deg": "the provenance line of acqus",
+    "metadata": "the provenance line of acqus",
+}
+
+
+def _build(cls, where: Any, **fields):
+    """``cls(**fields)``, a DataError naming the folder and the file
+    parameter the bad field comes from."""
+    try:
+        return cls(**fields)
+    except DataError as exc:
+        text = _one_line(exc, 300)
+        origin = [src for name, src in _ORIGIN.items() if f"{cls.__name__}.{name}" in text]
+        came = f" (from {origin[0]})" if origin else ""
+        raise DataError(f"the data set in {_p(where)} is not valid{came}: {text}") from None
 
 
 # --------------------------------------------------------------------------
@@ -378,82 +846,95 @@ def read_bruker(directory: str | os.PathLike) -> FID:
     ``sfo_mhz`` = SFO1, ``bf_mhz`` = BF1, ``dwell_s`` = 1/SW_h (the exact
     written value for our own datasets), ``nucleus`` = NUC1.  ``ser`` with
     ``acqu2s`` gives a (TD1, TD/2) series.  int32 data (``DTYPA = 0``) are
-    scaled by 2**NC.  The digital-filter group delay of spectrometer data is
-    removed (module docstring).  Datasets written by :func:`write_bruker`
-    get back their channel, receiver phase and metadata; others get
+    scaled by 2**NC, NC an integer in ``NC_RANGE`` = [−100, 100].  The
+    digital-filter group delay of spectrometer data is removed (module
+    docstring).  Datasets written by :func:`write_bruker` get back their
+    channel, receiver phase and metadata; others get
     ``metadata = {"source": folder, "bruker": {...}}`` with PULPROG, NS, RG,
     the group delay and the number of points dropped.
 
     Raises
     ------
     DataError
-        A missing or corrupt file (named), an unsupported acquisition mode,
-        data type or dimensionality.
+        A bad ``directory`` argument, a missing or corrupt file (named), a
+        parameter out of its allowed range (named, module docstring), a
+        corrupt provenance line, an unsupported acquisition mode, data type
+        or dimensionality, or a data set too large for this machine's memory.
     """
-    d = Path(directory)
-    if not d.is_dir():
-        raise DataError(f"{d} is not a folder (a Bruker experiment folder holds acqus and fid or ser)")
+    d = _as_path("read_bruker", "directory", directory)
+    if not _is_dir(d):
+        raise DataError(f"{_p(d)} is not a folder (a Bruker experiment folder holds acqus and fid or ser)")
     acqus = _read_params(d / "acqus", d)
-    if (d / "acqu3s").exists():
-        raise DataError(f"{d} holds a 3-D (or higher) dataset (acqu3s): only fid and 2-D ser are supported")
-    two_d = (d / "ser").is_file() and not (d / "fid").is_file()
-    if two_d and not (d / "acqu2s").is_file():
-        raise DataError(f"acqu2s missing in {d} (needed to read its ser file)")
-    if not two_d and not (d / "fid").is_file():
-        raise DataError(f"fid missing in {d} (and no ser)")
+    if _exists(d / "acqu3s"):
+        raise DataError(f"{_p(d)} holds a 3-D (or higher) dataset (acqu3s): only fid and 2-D ser are supported")
+    two_d = _is_file(d / "ser") and not _is_file(d / "fid")
+    if two_d and not _is_file(d / "acqu2s"):
+        raise DataError(f"acqu2s missing in {_p(d)} (needed to read its ser file)")
+    if not two_d and not _is_file(d / "fid"):
+        raise DataError(f"fid missing in {_p(d)} (and no ser)")
 
-    td = _get(acqus, "TD", "acqus", d, "pos_int")
+    td = _get(acqus, "TD", "acqus", d, "pos_int", hi=_MAX_COUNT)
     if td % 2:
-        raise DataError(f"acqus in {d} has TD = {td}: an even number (real and imaginary values) is required")
+        raise DataError(f"acqus in {_p(d)} has TD = {td}: an even number (real and imaginary values) is required")
     sw_h = _get(acqus, "SW_h", "acqus", d, "pos_float")
+    dwell = 1.0 / sw_h
+    if not math.isfinite(dwell):
+        raise DataError(f"acqus in {_p(d)} has SW_h = {sw_h!r}: its inverse (the dwell time) is not finite")
     sfo = _get(acqus, "SFO1", "acqus", d, "pos_float")
     bf = _get(acqus, "BF1", "acqus", d, "pos_float")
     nucleus = _get(acqus, "NUC1", "acqus", d, "str")
     aq_mod = acqus.get("AQ_mod", 3)
-    if aq_mod not in (1, 3):
+    if aq_mod not in (1, 3) or isinstance(aq_mod, bool):
         raise DataError(
-            f"acqus in {d} has AQ_mod = {aq_mod!r}: only complex (simultaneous) detection, 1 (qsim) or 3 (DQD), "
-            "is supported"
+            f"acqus in {_p(d)} has AQ_mod = {_short(aq_mod)}: only complex (simultaneous) detection, 1 (qsim) or "
+            "3 (DQD), is supported"
         )
     dtypa = acqus.get("DTYPA", 0)
-    if dtypa not in (0, 2):
-        raise DataError(f"acqus in {d} has DTYPA = {dtypa!r}: 0 (int32) or 2 (float64) is required")
+    if dtypa not in (0, 2) or isinstance(dtypa, bool):
+        raise DataError(f"acqus in {_p(d)} has DTYPA = {_short(dtypa)}: 0 (int32) or 2 (float64) is required")
     bytorda = acqus.get("BYTORDA", 0)
-    if bytorda not in (0, 1):
-        raise DataError(f"acqus in {d} has BYTORDA = {bytorda!r}: 0 (little endian) or 1 (big endian) is required")
+    if bytorda not in (0, 1) or isinstance(bytorda, bool):
+        raise DataError(
+            f"acqus in {_p(d)} has BYTORDA = {_short(bytorda)}: 0 (little endian) or 1 (big endian) is required"
+        )
+    nc = _get(acqus, "NC", "acqus", d, "int", 0, *NC_RANGE) if dtypa == 0 else 0
+    _check_filter_params(acqus, "acqus", d)
     rows = None
     if two_d:
         acqu2s = _read_params(d / "acqu2s", d)
-        rows = _get(acqu2s, "TD", "acqu2s", d, "pos_int")
+        rows = _get(acqu2s, "TD", "acqu2s", d, "pos_int", hi=_MAX_COUNT)
     raw = _read_raw(d / ("ser" if two_d else "fid"), d, td, rows, isfloat=dtypa == 2, big=bytorda == 1)
-    if dtypa == 0:
-        nc = acqus.get("NC", 0)
-        if isinstance(nc, (int, float)) and not isinstance(nc, bool) and nc != 0:
-            raw = raw * 2.0 ** nc
+    if nc != 0:
+        raw = raw * 2.0**nc  # |NC| ≤ 100: int32 values stay finite and nonzero
     delay = group_delay_points(acqus)
     n_raw = raw.shape[-1]
     if delay > 0:
         if math.floor(delay) + 2 >= n_raw:
-            raise DataError(f"fid in {d} has {n_raw} points, too few for its group delay of {delay:g} points")
+            raise DataError(
+                f"fid in {_p(d)} has {n_raw} points, too few for its group delay of {delay:g} points (GRPDLY)"
+            )
         data = _remove_group_delay(raw, delay)
     else:
         data = raw
+    if not np.all(np.isfinite(data)):
+        raise DataError(f"the data of {_p(d)} are not finite after scaling by 2**NC (NC = {nc})")
 
-    prov = _provenance(acqus)
-    dwell = 1.0 / sw_h
+    prov = _provenance(acqus, d)
     if prov is not None:
-        p_dwell = prov.get("dwell_s")
-        if isinstance(p_dwell, (int, float)) and abs(p_dwell * sw_h - 1.0) < 1e-12:
+        p_dwell = prov["dwell_s"]
+        if abs(p_dwell * sw_h - 1.0) < 1e-12:
             dwell = float(p_dwell)
-        return FID(
+        return _build(
+            FID,
+            d,
             data=data,
             dwell_s=dwell,
             sfo_mhz=sfo,
             bf_mhz=bf,
             nucleus=nucleus,
-            channel=str(prov.get("channel", "")),
-            receiver_phase_deg=float(prov.get("receiver_phase_deg", 0.0)),
-            metadata=prov.get("metadata", {}),
+            channel=prov["channel"],
+            receiver_phase_deg=float(prov["receiver_phase_deg"]),
+            metadata=prov["metadata"],
         )
     info = {
         "PULPROG": acqus.get("PULPROG"),
@@ -463,7 +944,13 @@ def read_bruker(directory: str | os.PathLike) -> FID:
         "group_delay_points": delay,
         "points_dropped": n_raw - data.shape[-1],
     }
-    return FID(
+    for key in ("NS", "RG"):  # keep the metadata JSON-safe and finite
+        v = info[key]
+        if isinstance(v, float) and not math.isfinite(v):
+            info[key] = None
+    return _build(
+        FID,
+        d,
         data=data,
         dwell_s=dwell,
         sfo_mhz=sfo,
@@ -480,8 +967,9 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
     ``OFFSET − i · SW_p / (SF · SI)`` ppm; SF (MHz) is the 0-ppm frequency
     and becomes ``bf_mhz``; the carrier ``sfo_mhz`` is SFO1 of the
     experiment's ``acqus`` when present (else SF).  The values are reversed
-    to the ascending axes of :class:`Spectrum`, scaled by 2**NC_proc, in the
-    file's arbitrary units (not the amplitude convention of
+    to the ascending axes of :class:`Spectrum`, scaled by 2**NC_proc
+    (NC_proc an integer in ``NC_RANGE`` = [−100, 100]), in the file's
+    arbitrary units (not the amplitude convention of
     :func:`pulses.spectra.fft`); ``1i`` missing gives a zero imaginary part.
     ``dwell_s`` and ``n_acquired`` are left unset, so line fits use the
     continuous lineshapes.
@@ -491,61 +979,100 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
     directory : path
         The experiment folder (holding ``pdata``).
     procno : int
-        Processing number (``pdata/<procno>``).
+        Processing number (``pdata/<procno>``), an integer ≥ 1.
+
+    Raises
+    ------
+    DataError
+        A bad argument, a missing or corrupt file (named), a procs value out
+        of its allowed range (SF, SW_p finite > 0, OFFSET finite, SI a
+        positive integer, DTYPP 0 or 2, BYTORDP 0 or 1, NC_proc in
+        NC_RANGE), non-finite values or axes, or a spectrum too large for
+        this machine's memory.
     """
-    d = Path(directory)
+    d = _as_path("read_bruker_processed", "directory", directory)
     if isinstance(procno, bool) or not isinstance(procno, (int, np.integer)) or procno < 1:
-        raise DataError(f"read_bruker_processed.procno = {procno!r} is not allowed: it must be an integer ≥ 1")
+        raise DataError(
+            f"read_bruker_processed.procno = {_short(procno)} is not allowed: it must be an integer ≥ 1"
+        )
+    if not _is_dir(d):
+        raise DataError(f"{_p(d)} is not a folder (a Bruker experiment folder holds pdata/<procno>)")
     pdir = d / "pdata" / str(int(procno))
-    if not pdir.is_dir():
-        raise DataError(f"pdata/{procno} missing in {d}")
-    if not (pdir / "1r").is_file() and (pdir / "2rr").is_file():
-        raise DataError(f"{pdir} holds a 2-D processed spectrum (2rr): only 1-D (1r, 1i) is supported")
+    if not _is_dir(pdir):
+        raise DataError(f"pdata/{int(procno)} missing in {_p(d)}")
+    if not _is_file(pdir / "1r") and _is_file(pdir / "2rr"):
+        raise DataError(f"{_p(pdir)} holds a 2-D processed spectrum (2rr): only 1-D (1r, 1i) is supported")
     procs = _read_params(pdir / "procs", pdir)
     sf = _get(procs, "SF", "procs", pdir, "pos_float")
     offset = _get(procs, "OFFSET", "procs", pdir, "float")
     sw_p = _get(procs, "SW_p", "procs", pdir, "pos_float")
-    si = _get(procs, "SI", "procs", pdir, "pos_int")
+    si = _get(procs, "SI", "procs", pdir, "pos_int", hi=_MAX_COUNT)
     dtypp = procs.get("DTYPP", 0)
-    if dtypp not in (0, 2):
-        raise DataError(f"procs in {pdir} has DTYPP = {dtypp!r}: 0 (int32) or 2 (float64) is required")
+    if dtypp not in (0, 2) or isinstance(dtypp, bool):
+        raise DataError(f"procs in {_p(pdir)} has DTYPP = {_short(dtypp)}: 0 (int32) or 2 (float64) is required")
     bytordp = procs.get("BYTORDP", 0)
-    if bytordp not in (0, 1):
-        raise DataError(f"procs in {pdir} has BYTORDP = {bytordp!r}: 0 (little endian) or 1 (big endian) is required")
-    nc = procs.get("NC_proc", 0)
-    scale = 2.0 ** nc if isinstance(nc, (int, float)) and not isinstance(nc, bool) else 1.0
+    if bytordp not in (0, 1) or isinstance(bytordp, bool):
+        raise DataError(
+            f"procs in {_p(pdir)} has BYTORDP = {_short(bytordp)}: 0 (little endian) or 1 (big endian) is required"
+        )
+    nc = _get(procs, "NC_proc", "procs", pdir, "int", 0, *NC_RANGE)
+    scale = 2.0**nc
+    step = sw_p / (sf * si)
+    if not (math.isfinite(step) and step > 0 and math.isfinite(offset - si * step)):
+        raise DataError(
+            f"procs in {_p(pdir)} has SW_p = {sw_p!r}, SF = {sf!r}, SI = {si}, OFFSET = {offset!r}: the ppm axis "
+            "they define is not finite and ascending"
+        )
     bpv = 8 if dtypp == 2 else 4
+    if not _is_file(pdir / "1r"):
+        raise DataError(f"1r missing in {_p(pdir)}")
+    _check_memory(6 * 16 * si, f"1r/1i in {_p(pdir)} (SI = {si})")
     parts = []
     for name in ("1r", "1i"):
         path = pdir / name
-        if not path.is_file():
-            if name == "1r":
-                raise DataError(f"1r missing in {pdir}")
+        if not _is_file(path):
             parts.append(np.zeros(si))
             continue
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise DataError(f"{name} in {_p(pdir)} cannot be read: {_reason(exc)}") from None
         if size != si * bpv:
             raise DataError(
-                f"{name} in {pdir} has {size} bytes, expected {si * bpv} for SI={si} "
+                f"{name} in {_p(pdir)} has {size} bytes, expected {si * bpv} for SI={si} "
                 f"({'float64' if dtypp == 2 else 'int32'})"
             )
         try:
             _, v = ngb.read_binary(str(path), shape=(si,), cplex=False, big=bytordp == 1, isfloat=dtypp == 2)
         except Exception as exc:  # noqa: BLE001 - any nmrglue failure is a corrupt file
-            raise DataError(f"{name} in {pdir} cannot be read: {exc}") from None
-        parts.append(np.asarray(v, dtype=np.float64) * scale)
+            raise DataError(f"{name} in {_p(pdir)} cannot be read: {_one_line(exc)}") from None
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = np.asarray(v, dtype=np.float64) * scale
+        if not np.all(np.isfinite(v)):
+            raise DataError(
+                f"{name} in {_p(pdir)} holds NaN or infinite values (after scaling by 2**NC_proc, NC_proc = {nc})"
+            )
+        parts.append(v)
     values = (parts[0] + 1j * parts[1])[::-1]
-    ppm = (offset - np.arange(si) * sw_p / (sf * si))[::-1]
+    ppm = (offset - np.arange(si) * step)[::-1]
     sfo, nucleus = sf, procs.get("AXNUC")
-    if (d / "acqus").is_file():
+    if _is_file(d / "acqus"):
         acqus = _read_params(d / "acqus", d)
         sfo = _get(acqus, "SFO1", "acqus", d, "pos_float")
         nucleus = _get(acqus, "NUC1", "acqus", d, "str")
     if not isinstance(nucleus, str) or not nucleus:
-        raise DataError(f"the nucleus of {pdir} is unknown: acqus (NUC1) is missing and procs has no AXNUC")
+        raise DataError(f"the nucleus of {_p(pdir)} is unknown: acqus (NUC1) is missing and procs has no AXNUC")
     carrier_ppm = (sfo - sf) / sf * 1e6
-    hz = (ppm - carrier_ppm) * sf
-    return Spectrum(
+    with np.errstate(over="ignore", invalid="ignore"):
+        hz = (ppm - carrier_ppm) * sf
+    if not (math.isfinite(carrier_ppm) and np.all(np.isfinite(hz))):
+        raise DataError(
+            f"the frequency axis of {_p(pdir)} is not finite: SF = {sf!r} (procs), SFO1 = {sfo!r}, "
+            f"OFFSET = {offset!r}, SW_p = {sw_p!r}"
+        )
+    return _build(
+        Spectrum,
+        pdir,
         values=values,
         hz=hz,
         sfo_mhz=sfo,
