@@ -10,7 +10,8 @@ Also the two-qubit NMR presets.  Fidelity is <ψ|ρ̂|ψ> (— when the linear
 estimate is not positive).
 
 Targets (issue 5, 2-core machine): two-qubit physical estimate (PLS and
-MLE) < 5 ms; six-qubit maximum likelihood < 10 s.
+MLE) < 5 ms; six-qubit maximum likelihood < 10 s (each printed with its
+margin, e.g. "ok (2.1× under)").
 
 Part 2 — bias against bootstrap spread, two qubits, NMR full9 readouts,
 σ = 0.02 per line, 200 seeded repetitions, 100 bootstrap resamples each:
@@ -20,6 +21,11 @@ H = ZI + IZ + 0.4 (XX + YY + ZZ) (a local helper; the benchmark does not
 import nmrqb), for linear inversion, PLS and MLE.
 
     python benchmarks/bench_tomography.py [--seed 1] [--reps 200] [--boot 100] [--quick]
+
+``--quick`` runs every part at tiny sizes (part 1 up to three qubits with 3
+data sets each, part 2 with 4 repetitions of 8 resamples) in a few seconds,
+printing the same tables and ratios; it is a smoke test of the script (the
+test suite runs it), not a measurement.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def fmt_time(dt: float) -> str:
 
 
 # ------------------------------------------------------------------ part 1
-def part1(seed: int, n_max: int) -> None:
+def part1(seed: int, n_max: int, k_max: int | None = None) -> None:
     print(f"Part 1: time and fidelity, σ = 0.01 per line, pure true state ψ (the positivity constraint is active; "
           f"seed {seed})")
     print("  time = mean over K data sets (max in brackets); fidelity = mean <ψ|ρ̂|ψ> (— when ρ̂ is not positive "
@@ -59,7 +65,7 @@ def part1(seed: int, n_max: int) -> None:
         model = build()
         tb = time.perf_counter() - t0
         psi = haar_ket(rng, 2**n)
-        k = reps[n]
+        k = reps[n] if k_max is None else min(reps[n], k_max)
         data = model.simulate(np.outer(psi, psi.conj()), 0.01, seed=rng, size=k)
         print(f"{n:>2} {model.n_lines:>7} {fmt_time(tb):>10} {k:>4}   ({name})")
         for method in T.METHODS:
@@ -73,12 +79,14 @@ def part1(seed: int, n_max: int) -> None:
                 positive &= est.min_eigenvalue >= -1e-12
             dt = float(np.mean(times))
             fid = f"{np.mean(fids):9.6f}" if positive else f"{'—':>9}"
-            target, ok = "", None
+            target, limit = "", None
             if n == 2 and method in ("pls", "mle"):
-                target, ok = "< 5 ms", dt < 5e-3
+                target, limit = "< 5 ms", 5e-3
             if n == 6 and method == "mle":
-                target, ok = "< 10 s", dt < 10
-            mark = "" if ok is None else (" ok" if ok else " MISSED")
+                target, limit = "< 10 s", 10.0
+            mark = ""
+            if limit is not None:  # the margin to the target as a ratio
+                mark = f" ok ({limit / dt:.1f}× under)" if dt < limit else f" MISSED ({dt / limit:.1f}× over)"
             print(f"{'':>2} {'':>7} {'':>10} {'':>4} {method:>9} {fmt_time(dt):>11} ({fmt_time(max(times)).strip():>9}) "
                   f"{fid} {np.mean(its):6.1f}  {target}{mark}")
 
@@ -173,15 +181,21 @@ def part2(seed: int, reps: int, boot: int) -> None:
               f"({min(r[3] for r in full):+.2f} to {max(r[3] for r in full):+.2f} se) for full-rank truths.")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--boot", type=int, default=100)
-    ap.add_argument("--quick", action="store_true", help="n ≤ 5, 40 repetitions (a smoke run)")
-    args = ap.parse_args()
-    part1(args.seed, 5 if args.quick else 6)
-    part2(args.seed, 40 if args.quick else args.reps, args.boot)
+    ap.add_argument("--reps", type=int, default=None, help="part 2 repetitions (default 200; 4 with --quick)")
+    ap.add_argument("--boot", type=int, default=None, help="bootstrap resamples (default 100; 8 with --quick)")
+    ap.add_argument("--quick", action="store_true",
+                    help="every part at tiny sizes (n ≤ 3, 3 data sets; 4 repetitions × 8 resamples): a smoke run")
+    args = ap.parse_args(argv)
+    reps = args.reps if args.reps is not None else (4 if args.quick else 200)
+    boot = args.boot if args.boot is not None else (8 if args.quick else 100)
+    if args.quick:
+        part1(args.seed, 3, k_max=3)
+    else:
+        part1(args.seed, 6)
+    part2(args.seed, reps, boot)
 
 
 if __name__ == "__main__":

@@ -403,7 +403,7 @@ def test_model_and_data_errors_name_field_value_and_allowed():
         T.nmr_two_spin_model("all")
     with pytest.raises(T.ModelError, match=r"matrix has shape \(3, 4\): \(n_lines ≥ 1, 3\) is required"):
         T.MeasurementModel(1, np.zeros((3, 4)), np.zeros(3), ("a", "b", "c"))
-    with pytest.raises(T.DataError, match="n_qubits = 0 is not allowed"):
+    with pytest.raises(T.ModelError, match="n_qubits = 0 is not allowed"):  # a model parameter: ModelError
         T.pauli_product_model(0)
     model = T.nmr_two_spin_model()
     a = np.zeros(72)

@@ -21,7 +21,20 @@ coefficients of ρ, a = b + Ac, with Gaussian noise.  The package holds
 * :mod:`tomography.errors` — ``TomographyError`` and its subclasses.
 
 States go in and out as ``qutip.Qobj`` (dims [[2]*n, [2]*n]); arrays are
-complex128 / float64; every random draw takes a seed or Generator.
+complex128 / float64; every random draw takes a seed: an int ≥ 0, a
+sequence of them (``[seed, r]`` for per-repetition streams), a numpy
+SeedSequence or Generator.
+
+Every mistake in the input raises a :class:`TomographyError` subclass with a
+one-line message naming the field (never a raw numpy/Python exception), and
+every result is finite and, where it is a state, physical.  The rules behind
+that (:mod:`tomography._checks`): numbers taken in have magnitude ≤ 1e60
+(noise levels σ and the deviation scale α lie in [1e-60, 1e60]); matrices
+handed in as states are checked by one validator
+(:func:`tomography.pauli.check_states`, tolerance 1e-8) and never repaired;
+a call whose arrays would exceed 2 GiB (``bootstrap`` beyond its cap of
+10⁶ resamples, ``simulate(size=...)``, models of too many qubits) is
+refused before anything is allocated, with the size it would need.
 """
 
 from tomography.errors import (

@@ -15,7 +15,12 @@ amplitudes, noise levels) returning a state with its diagnostics.
 
 The linear estimators return a Hermitian unit-trace matrix that need not be
 positive (its smallest eigenvalue is reported); the physical ones always
-return a density matrix.  An informationally incomplete model is refused
+return a density matrix.  Every number in an estimate is finite and every
+estimate has unit trace: amplitudes so far from every state's that the
+linear coefficients lose the trace to round-off (|ĉ| ≳ 1e7) or χ² leaves
+the float64 range raise :class:`~tomography.errors.DataError`, as do
+amplitudes beyond |a| ≤ 1e60 and noise levels outside [1e-60, 1e60].  An
+informationally incomplete model is refused
 (:class:`~tomography.errors.ModelError` naming the undetermined
 coefficients) unless ``allow_incomplete=True``; then the undetermined
 directions are set by the minimum-norm solution (linear, PLS) or by the
@@ -36,19 +41,21 @@ import qutip
 import scipy.linalg
 
 from tomography._blas import single_threaded
-from tomography.errors import ConvergenceError, DataError, ModelError
-from tomography.model import MeasurementModel, _as_sigma
+from tomography._checks import VALUE_MAX, VALUE_MIN, check_bool, check_int, check_range, numeric_array, show
+from tomography.errors import ConvergenceError, DataError, ModelError, StateError
+from tomography.model import SIGMA_MAX, SIGMA_MIN, MeasurementModel, _as_sigma
 from tomography.pauli import (
     _DENSE_MAX,
+    STATE_ATOL,
     _dense_basis,
     _project_matrices,
-    as_matrices,
+    check_states,
     coefficients_to_matrix,
     full_to_matrix,
     matrix_to_coefficients,
     pauli_index,
     pauli_labels,
-    project_simplex,
+    _project_simplex,
     to_qobj,
 )
 
@@ -77,6 +84,18 @@ _STALL_WINDOW = 500
 
 #: Covariance matrices are attached to estimates up to this many coefficients.
 _COV_MAX = 1023
+
+#: Largest ``max_iterations`` of :func:`maximum_likelihood` (the loop also
+#: stops itself when its certificate stalls).
+MAX_ITERATIONS = 1_000_000
+
+#: Options each estimator takes besides (model, amplitudes, sigma).
+_OPTIONS = {
+    "linear": ("allow_incomplete",),
+    "wls": ("allow_incomplete",),
+    "pls": ("allow_incomplete",),
+    "mle": ("allow_incomplete", "tol", "max_iterations", "initial"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,17 +171,20 @@ class Estimate:
 
     def coefficient(self, label: str) -> float:
         """ĉ_P for Pauli string ``label`` (e.g. ``"ZZ"``)."""
-        if len(label) != self.n_qubits:
-            raise DataError(f"label {label!r} has {len(label)} letters: {self.n_qubits} are required")
-        return float(self.coefficients[pauli_index(label)])
+        return float(self.coefficients[self._index(label)])
+
+    def _index(self, label: Any) -> int:
+        if not isinstance(label, str) or len(label) != self.n_qubits:
+            raise DataError(
+                f"label = {show(label)} is not allowed: a Pauli string of {self.n_qubits} letters is required"
+            )
+        return pauli_index(label)
 
     def standard_error(self, label: str) -> float:
         """Standard error of ĉ_P (linear estimators only)."""
         if self.standard_errors is None:
             raise DataError(f"method {self.method!r} has no analytic standard errors: use tomography.bootstrap")
-        if len(label) != self.n_qubits:
-            raise DataError(f"label {label!r} has {len(label)} letters: {self.n_qubits} are required")
-        return float(self.standard_errors[pauli_index(label)])
+        return float(self.standard_errors[self._index(label)])
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,19 +229,20 @@ def _check_model(model: Any) -> MeasurementModel:
 
 
 def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
-    """Amplitudes minus the offset: one data set, float64 (n_lines,)."""
-    if np.iscomplexobj(amplitudes):
+    """Amplitudes minus the offset: one data set, float64 (n_lines,), |a| ≤ 1e60."""
+    try:
+        cplx = np.iscomplexobj(amplitudes)
+    except Exception:  # ragged or hostile: numeric_array names it below
+        cplx = False
+    if cplx:
         raise DataError(
             "amplitudes are complex: give one real amplitude per line (split a complex line amplitude "
             "into its x and y quadrature lines, as the NMR presets do)"
         )
-    try:
-        a = np.asarray(amplitudes, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataError(f"amplitudes must be a real numeric array, got {type(amplitudes).__name__}") from None
+    a = numeric_array(amplitudes, "amplitudes")
     if a.ndim not in (1, 2) or a.shape[-1] != model.n_lines:
         raise DataError(
-            f"amplitudes have shape {a.shape}: ({model.n_lines},), one value per line of model {model.name!r}, "
+            f"amplitudes have shape {a.shape}: ({model.n_lines},), one value per line of model {show(model.name)}, "
             "is required"
         )
     if a.ndim != 1:
@@ -228,13 +251,15 @@ def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
     if bad.any():
         k = np.argwhere(bad)[0]
         raise DataError(f"amplitudes[{', '.join(map(str, k))}] = {float(a[tuple(k)])!r} is not allowed: values must be finite")
+    check_range(a, "amplitudes", what="amplitudes (model units: a fully polarised line is 1)")
     return a - model.offset
 
 
-def _require_complete(model: MeasurementModel, allow_incomplete: bool, what: str) -> None:
+def _require_complete(model: MeasurementModel, allow_incomplete: Any, what: str) -> None:
+    allow_incomplete = check_bool(allow_incomplete, "allow_incomplete")
     if not model.is_complete and not allow_incomplete:
         raise ModelError(
-            f"model {model.name!r} is informationally incomplete (rank {model.rank} of {model.n_coefficients}); "
+            f"model {show(model.name)} is informationally incomplete (rank {model.rank} of {model.n_coefficients}); "
             f"undetermined Pauli coefficients: {', '.join(model.undetermined)}. {what} would fix them arbitrarily: "
             "add readouts, or pass allow_incomplete=True to accept the minimum-norm choice"
         )
@@ -266,21 +291,29 @@ class _Normal:
         else:
             self.k = 1.0
             self.unit = self
-            g = model.gram(w)
+            g = model._gram(w)
             self.g0 = g
             self.chol = self.pinv0 = self.inv0 = None
             self.evals0 = None
-            if self.diag:
-                self.inv0 = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
-                self.evals0 = g
-            elif model.is_complete:
-                self.chol = scipy.linalg.cho_factor(g)
-            else:
-                ev, vec = np.linalg.eigh(g)
-                keep = ev > 1e-10 * ev.max()
-                self.pinv0 = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
-                self.evals0 = np.where(keep, ev, 0.0)
-            self._pinv_t = None
+            try:
+                if self.diag:
+                    self.inv0 = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
+                    self.evals0 = g
+                elif model.is_complete:
+                    self.chol = scipy.linalg.cho_factor(g)
+                else:
+                    ev, vec = np.linalg.eigh(g)
+                    keep = ev > 1e-10 * ev.max()
+                    self.pinv0 = (vec[:, keep] / ev[keep]) @ vec[:, keep].T
+                    self.evals0 = np.where(keep, ev, 0.0)
+            except (np.linalg.LinAlgError, ValueError):
+                # ValueError: scipy's "array must not contain infs or NaNs"
+                w_lo, w_hi = float(np.min(w)), float(np.max(w))
+                raise DataError(
+                    f"sigma: the weighted normal matrix AᵀWA of model {show(model.name)} is numerically singular for "
+                    f"these noise levels (weights 1/σ² from {w_lo:.3g} to {w_hi:.3g}): the lines that carry the "
+                    "weight do not determine the state; give σ values of comparable size"
+                ) from None
 
     @property
     def g(self) -> np.ndarray:
@@ -304,13 +337,6 @@ class _Normal:
         if self.chol is not None:
             return scipy.linalg.cho_solve(self.chol, np.eye(self.g0.shape[0])) / self.k
         return self.pinv0 / self.k
-
-    def pinv_t(self) -> np.ndarray:
-        """A⁺ᵀ (n_lines, m) for unit weights (cached on the unit object)."""
-        u = self.unit
-        if u._pinv_t is None:
-            u._pinv_t = u.solve(self.model.apply_transpose(np.eye(self.model.n_lines)))
-        return u._pinv_t
 
     def eig_range(self) -> tuple[float, float]:
         """(λ_min, λ_max) of AᵀWA (λ_min = 0 when incomplete)."""
@@ -340,18 +366,18 @@ def _linear_solution(model: MeasurementModel, y: np.ndarray, s: np.ndarray | Non
     """Least-squares coefficients and their covariance (diag vector or matrix)."""
     if weighted:
         ne = _normal(model, s)
-        c = ne.solve(model.apply_transpose(y * ne.w))
+        c = ne.solve(model._apply_transpose(y * ne.w))
         cov = ne.inverse()
     else:
         ne = _normal(model, None)
-        c = ne.solve(model.apply_transpose(y))
+        c = ne.solve(model._apply_transpose(y))
         cov = None
         if s is not None:
             if ne.diag:  # A⁺ΣA⁺ᵀ, diagonal: Σ_l A_lP² σ_l² / g_P²
-                cov = model.gram(s**2) * ne.inv0**2
-            else:
-                pinv_t = ne.pinv_t()
-                cov = (pinv_t.T * s**2) @ pinv_t
+                cov = model._gram(s**2) * ne.inv0**2
+            else:  # A⁺ = G⁺Aᵀ (G = AᵀA), so A⁺ΣA⁺ᵀ = G⁺(AᵀΣA)G⁺: m×m work only
+                cov = ne.solve(ne.solve(model._gram(s**2)).T)
+                cov = (cov + cov.T) / 2
     return c, cov
 
 
@@ -368,17 +394,64 @@ def _cov_outputs(cov, m: int):
 
 
 def _residual(model: MeasurementModel, y: np.ndarray, c: np.ndarray, s: np.ndarray | None):
-    r = y - model.apply(c)
+    r = y - model._apply(c)
     chi2 = float(np.sum((r / s) ** 2)) if s is not None else None
-    return chi2, float(np.linalg.norm(r))
+    rn = float(np.linalg.norm(r))
+    if not np.isfinite(rn):  # the squares overflowed: rescale
+        top = float(np.abs(r).max())
+        rn = top * float(np.linalg.norm(r / top))
+    return chi2, rn, r
+
+
+def _finite(*xs) -> bool:
+    return all(x is None or bool(np.all(np.isfinite(x))) for x in xs)
 
 
 def _make(model, y, s, c, method, se=None, cov=None, rho=None, **kw) -> Estimate:
+    """The Estimate, after checking that everything in it is finite and physical.
+
+    A state estimate always exists mathematically, but it can leave the
+    float64 range or lose its unit trace to round-off when the amplitudes
+    are far from every state's in the model's units (linear coefficients
+    |c| ≫ 1, a χ² beyond 1e308).  Such data are refused with a DataError
+    naming amplitudes/sigma rather than handed back as NaN, inf or a matrix
+    whose trace is not 1.
+    """
     n = model.n_qubits
-    if rho is None:
-        rho = coefficients_to_matrix(c, n)
-    chi2, rn = _residual(model, y, c, s)
-    lam_min = float(np.linalg.eigvalsh(rho)[0])
+    with np.errstate(all="ignore"):
+        if rho is None:
+            rho = coefficients_to_matrix(c, n)
+        what = f"{_NAMES[method]} estimate"
+        top = float(np.abs(c).max()) if _finite(c) else math.inf
+        if not _finite(c, rho):
+            raise DataError(
+                f"amplitudes: the {what} leaves the float64 range (Pauli coefficients up to {top:.3g}; a state has "
+                "|c_P| ≤ 1): the amplitudes are not in the model's units (a fully polarised line is 1)"
+            )
+        tr = float(np.trace(rho).real)
+        if not abs(tr - 1) <= STATE_ATOL:
+            raise DataError(
+                f"amplitudes: the {what} has Pauli coefficients up to |c| = {top:.3g} (a state has |c_P| ≤ 1), so "
+                f"large that ρ̂ loses its unit trace to round-off (Tr ρ̂ = {tr:.6g}): the amplitudes are not in the "
+                "model's units (a fully polarised line is 1); rescale them, or use deviation_estimate for "
+                "uncalibrated NMR data"
+            )
+        lam_min = float(np.linalg.eigvalsh(rho)[0])
+        if method in ("pls", "mle") and not lam_min >= -STATE_ATOL:  # pragma: no cover (projection is exact)
+            raise DataError(f"amplitudes: the {what} is not positive (smallest eigenvalue {lam_min:.3g})")
+        chi2, rn, r = _residual(model, y, c, s)
+        if not _finite(chi2, rn):
+            dev = float(np.max(np.abs(r) / s)) if s is not None else float(np.abs(r).max())
+            raise DataError(
+                f"amplitudes and sigma are inconsistent with every state: the {what} misses the amplitudes by up "
+                f"to {dev:.3g} noise levels, so χ² = Σ (a − b − Aĉ)²/σ² exceeds the float64 range; check the units "
+                "of amplitudes and sigma"
+            )
+        if not _finite(se, cov, kw.get("distance_bound"), kw.get("gap")):
+            raise DataError(
+                f"sigma: the standard errors of the {what} leave the float64 range for these noise levels "
+                f"(σ from {float(np.min(s)):.3g} to {float(np.max(s)):.3g})"
+            )
     return Estimate(
         state=to_qobj(rho),
         coefficients=c,
@@ -395,6 +468,10 @@ def _make(model, y, s, c, method, se=None, cov=None, rho=None, **kw) -> Estimate
     )
 
 
+_NAMES = {"linear": "linear-inversion", "wls": "weighted least-squares", "pls": "projected least-squares",
+          "mle": "maximum-likelihood"}
+
+
 # --------------------------------------------------------------------------
 # public estimators
 # --------------------------------------------------------------------------
@@ -409,10 +486,10 @@ def linear_inversion(
     model : MeasurementModel
     amplitudes : array (n_lines,)
         Measured line amplitudes, same units as the model (a fully
-        polarised line = 1).
+        polarised line = 1), finite with |a| ≤ 1e60.
     sigma : float or array (n_lines,), optional
-        Per-line noise standard deviation; when given, χ² and the exact
-        standard errors A⁺ΣA⁺ᵀ are reported.
+        Per-line noise standard deviation in [1e-60, 1e60]; when given, χ²
+        and the exact standard errors A⁺ΣA⁺ᵀ are reported.
     allow_incomplete : bool
         Accept an informationally incomplete model (minimum-norm solution).
 
@@ -426,7 +503,10 @@ def linear_inversion(
         Incomplete model without ``allow_incomplete`` (names the
         undetermined coefficients).
     DataError
-        Amplitudes of the wrong length or not finite; σ ≤ 0.
+        Amplitudes of the wrong length, not finite or beyond 1e60; σ outside
+        [1e-60, 1e60]; amplitudes so far from every state's that the
+        estimate loses its unit trace to round-off (|ĉ| ≳ 1e7) or its χ²
+        leaves the float64 range.
     """
     model = _check_model(model)
     y = _data(model, amplitudes)
@@ -450,13 +530,15 @@ def weighted_least_squares(
     Parameters
     ----------
     model : MeasurementModel
-    amplitudes : array (n_lines,)
-    sigma : float or array (n_lines,), > 0
+    amplitudes : array (n_lines,), finite, |a| ≤ 1e60
+    sigma : float or array (n_lines,), in [1e-60, 1e60]
     allow_incomplete : bool
 
     Returns
     -------
-    Estimate (method ``"wls"``).
+    Estimate (method ``"wls"``).  The errors of :func:`linear_inversion`
+    apply, and σ values so disparate that AᵀWA is numerically singular are
+    a :class:`~tomography.errors.DataError` naming sigma.
     """
     model = _check_model(model)
     y = _data(model, amplitudes)
@@ -537,7 +619,7 @@ class _Projector:
     def __call__(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rho = self.matrix(c)
         lam, vec = np.linalg.eigh(rho)
-        p = project_simplex(lam)
+        p = _project_simplex(lam)
         out = (vec * p) @ vec.conj().T
         return self.coeffs(out), out
 
@@ -576,9 +658,13 @@ def _fista(hess, g0, c0, proj: _Projector, mu: float, lip: float, tol: float, ma
     checkpoint = math.inf
     gap = math.inf
     rho = None
+    if not lip > 0:  # A = 0 on every line that carries weight: χ² is constant, every state is optimal
+        return x, proj.matrix(x), 0, True, (0.0 if mu > 0 else None)
     for it in range(1, max_iter + 1):
         x_new, rho = proj(y - grad(y) / lip)
         step = y - x_new
+        if not np.all(np.isfinite(step)):  # pragma: no cover (bounded inputs keep it finite)
+            return x, rho, it, False, None
         if mu > 0:
             bound = 2.0 * kappa * float(np.sqrt(step @ step)) / sqd
             if bound <= tol:
@@ -642,13 +728,14 @@ def maximum_likelihood(
     Parameters
     ----------
     model : MeasurementModel
-    amplitudes : array (n_lines,)
-    sigma : float or array (n_lines,), > 0
+    amplitudes : array (n_lines,), finite, |a| ≤ 1e60
+    sigma : float or array (n_lines,), in [1e-60, 1e60]
     tol : float
         Target of the certified bound, 1e-14 ≤ tol ≤ 1e-2 (default 1e-9,
         Frobenius norm).
-    max_iterations : int
-    initial : "pls" (default), "mixed" (I/d), or a state (Qobj or array)
+    max_iterations : int, 1 to 1,000,000
+    initial : "pls" (default), "mixed" (I/d), or a density matrix (Qobj or
+        array, validated like every state: Hermitian, unit trace, positive)
         Starting point (the PLS estimate is usually within a few steps).
     allow_incomplete : bool
 
@@ -656,45 +743,67 @@ def maximum_likelihood(
     -------
     Estimate (method ``"mle"``), a positive unit-trace state, with
     ``iterations``, ``converged``, ``tolerance``, ``distance_bound``,
-    ``gap`` and ``chi2``.
+    ``gap`` and ``chi2``.  The maximum-likelihood state exists for any
+    finite data, and it is returned — still a unit-trace state — even for
+    amplitudes far from every state's (the projection is shift-invariant,
+    so huge eigenvalues do not upset it); only when its χ² would exceed
+    the float64 range (data ≳ 1e150 noise levels from every state) is that
+    a :class:`~tomography.errors.DataError` naming the amplitudes and σ,
+    never an infinite χ².
 
     Raises
     ------
     ConvergenceError
         When ``max_iterations`` is reached before the bound meets ``tol``.
+    DataError
+        Amplitudes beyond |a| ≤ 1e60 or σ outside [1e-60, 1e60] (so
+        ``maximum_likelihood(M, a, 1e-300)`` names sigma), or data no state
+        can fit within the float64 range (above).
     """
     model = _check_model(model)
-    if not (isinstance(tol, (int, float)) and 1e-14 <= tol <= 1e-2):
-        raise DataError(f"tol = {tol!r} is not allowed: a number from 1e-14 to 1e-2 is required")
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
-        raise DataError(f"max_iterations = {max_iterations!r} is not allowed: an integer ≥ 1 is required")
+    tol, max_iterations = _check_mle_options(tol, max_iterations)
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Maximum likelihood")
+    initial = _check_initial(initial, model)
     ne = _normal(model, s)
-    return _mle_core(model, y, s, ne, tol, int(max_iterations), initial)
+    return _mle_core(model, y, s, ne, tol, max_iterations, initial)
+
+
+def _check_mle_options(tol: Any, max_iterations: Any) -> tuple[float, int]:
+    if (isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.integer, np.floating))
+            or not 1e-14 <= tol <= 1e-2):
+        raise DataError(f"tol = {show(tol)} is not allowed: a number from 1e-14 to 1e-2 is required")
+    return float(tol), check_int(max_iterations, "max_iterations", 1, MAX_ITERATIONS)
+
+
+def _check_initial(initial: Any, model: MeasurementModel) -> Any:
+    """'pls', 'mixed' or a validated density matrix of the model's dimension."""
+    if isinstance(initial, str):
+        if initial not in ("pls", "mixed"):
+            raise DataError(f"initial = {show(initial)} is not allowed: 'pls', 'mixed' or a density matrix")
+        return initial
+    arr, single = check_states(initial, "initial")
+    if not single or arr.shape != (model.dim, model.dim):
+        raise StateError(f"initial has shape {arr.shape}: a {model.dim}×{model.dim} density matrix is required")
+    return arr
 
 
 def _mle_core(model, y, s, ne: _Normal, tol, max_iter, initial, proj=None) -> Estimate:
     n = model.n_qubits
     proj = proj or _Projector(n)
-    g0 = model.apply_transpose(y * ne.w)
+    g0 = model._apply_transpose(y * ne.w)
     if isinstance(initial, str):
-        if initial == "pls":
-            c0 = proj(ne.solve(g0))[0]
-        elif initial == "mixed":
-            c0 = np.zeros(model.n_coefficients)
-        else:
-            raise DataError(f"initial = {initial!r} is not allowed: 'pls', 'mixed' or a density matrix")
+        c0 = proj(ne.solve(g0))[0] if initial == "pls" else np.zeros(model.n_coefficients)
     else:
-        arr, single = as_matrices(initial, "initial")
-        if not single or arr.shape != (proj.d, proj.d):
-            raise DataError(f"initial has shape {arr.shape}: a {proj.d}×{proj.d} density matrix is required")
-        c0 = proj(matrix_to_coefficients(arr, n))[0]
+        c0 = proj(matrix_to_coefficients(initial, n))[0]
     lo, hi = ne.eig_range()
     lip, mu = 2.0 * hi, 2.0 * lo
+    if mu > 0 and not math.isfinite(lip / mu):  # κ beyond float64: certify with the gap instead
+        mu = 0.0
     hess = ne.g
-    c, rho, its, ok, bound = _fista(hess, g0, c0, proj, mu, lip, tol, max_iter)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c, rho, its, ok, bound = _fista(hess, g0, c0, proj, mu, lip, tol, max_iter)
     grad = 2.0 * ((hess * c if hess.ndim == 1 else hess @ c) - g0)
     gap = max(float(grad @ c) - proj.lambda_min(grad), 0.0)
     if not ok:
@@ -720,14 +829,32 @@ _FUNCS = {
 
 
 def _check_method(method: Any) -> str:
-    if method not in METHODS:
-        raise DataError(f"method = {method!r} is not allowed: one of {', '.join(METHODS)}")
+    if not isinstance(method, str) or method not in METHODS:
+        raise DataError(f"method = {show(method)} is not allowed: one of {', '.join(METHODS)}")
     return method
 
 
+def _check_options(method: str, options: dict, where: str, exclude: tuple[str, ...] = ()) -> None:
+    """Every option must be one the estimator ``method`` takes."""
+    allowed = [k for k in _OPTIONS[method] if k not in exclude]
+    bad = [k for k in options if k not in allowed]
+    if bad:
+        raise DataError(
+            f"{where}: option {show(bad[0])} is not allowed for method {method!r}: "
+            f"{', '.join(allowed) if allowed else 'it takes none'}"
+        )
+
+
 def estimate(model: MeasurementModel, amplitudes: Any, sigma: Any, method: str = "mle", **options) -> Estimate:
-    """Run the estimator named ``method`` (one of :data:`METHODS`) with ``options``."""
-    return _FUNCS[_check_method(method)](model, amplitudes, sigma, **options)
+    """Run the estimator named ``method`` (one of :data:`METHODS`) with ``options``.
+
+    ``options`` are the estimator's keyword arguments (``allow_incomplete``;
+    ``tol``, ``max_iterations``, ``initial`` for ``"mle"``); any other is a
+    :class:`~tomography.errors.DataError`.
+    """
+    method = _check_method(method)
+    _check_options(method, options, "estimate")
+    return _FUNCS[method](model, amplitudes, sigma, **options)
 
 
 @single_threaded
@@ -767,17 +894,24 @@ def deviation_estimate(
     Parameters
     ----------
     model, amplitudes, sigma : as :func:`weighted_least_squares`
-    alpha : float > 0, "min_positive" or "pure"
+    alpha : float in [1e-60, 1e60], "min_positive" or "pure"
+        The normalised data (a − b)/α and σ/α must also stay in the
+        package's range (|a| ≤ 1e60, σ in [1e-60, 1e60]); an α that pushes
+        them out (``alpha=1e-300``) is a :class:`~tomography.errors.DataError`
+        naming alpha, and a DataError of the estimator on the normalised
+        data is re-raised naming alpha too.
     method : one of :data:`METHODS` (default ``"mle"``)
     allow_incomplete : bool
-    **options : passed to the estimator (e.g. ``tol`` for ``"mle"``)
+    **options : passed to the estimator (``tol``, ``max_iterations``,
+        ``initial`` for ``"mle"``; none for the others)
 
     Returns
     -------
     DeviationEstimate
     """
     model = _check_model(model)
-    _check_method(method)
+    method = _check_method(method)
+    _check_options(method, options, "deviation_estimate", exclude=("allow_incomplete",))
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "The deviation estimate")
@@ -792,20 +926,42 @@ def deviation_estimate(
         elif alpha == "pure":
             a_val = float(np.linalg.norm(c_dev)) / math.sqrt(d - 1)
         else:
-            raise DataError(f"alpha = {alpha!r} is not allowed: a number > 0, 'min_positive' or 'pure'")
+            raise DataError(f"alpha = {show(alpha)} is not allowed: a number > 0, 'min_positive' or 'pure'")
         how = alpha
         if not a_val > 0:
-            raise DataError(f"alpha estimated by {alpha!r} is {a_val:.3g}: the deviation is zero, α cannot be estimated")
+            raise DataError(
+                f"alpha estimated by {alpha!r} is {a_val + 0.0:.3g}: the deviation is zero, α cannot be estimated"
+            )
     else:
+        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+            raise DataError(f"alpha = {show(alpha)} is not allowed: a number > 0, 'min_positive' or 'pure'")
         try:
             a_val = float(alpha)
-        except (TypeError, ValueError):
-            raise DataError(f"alpha = {alpha!r} is not allowed: a number > 0, 'min_positive' or 'pure'") from None
+        except OverflowError:
+            a_val = math.inf
         if not (math.isfinite(a_val) and a_val > 0):
-            raise DataError(f"alpha = {alpha!r} is not allowed: a finite number > 0 is required")
+            raise DataError(f"alpha = {show(alpha)} is not allowed: a finite number > 0 is required")
+        if not VALUE_MIN <= a_val <= VALUE_MAX:
+            raise DataError(
+                f"alpha = {show(alpha)} is not allowed: a finite number > 0 within [{VALUE_MIN:g}, {VALUE_MAX:g}] "
+                "is required"
+            )
         how = "given"
-    scaled = model.offset + y / a_val
-    est = _FUNCS[method](model, scaled, s / a_val, allow_incomplete=allow_incomplete, **options)
+    # Normalise: a' = b + (a − b)/α, σ' = σ/α must stay in the package's range.
+    with np.errstate(over="ignore", under="ignore"):
+        y_n, s_n = y / a_val, s / a_val
+    y_top = float(np.abs(y_n).max())
+    if not (y_top <= VALUE_MAX and np.all((s_n >= SIGMA_MIN) & (s_n <= SIGMA_MAX))):
+        raise DataError(
+            f"alpha = {a_val:.3g} ({how}) is not allowed for these data: the normalised amplitudes (a − b)/α reach "
+            f"{y_top:.3g} and the normalised noise σ/α spans [{float(s_n.min()):.3g}, {float(s_n.max()):.3g}], "
+            f"outside |a| ≤ {VALUE_MAX:g} and σ in [{SIGMA_MIN:g}, {SIGMA_MAX:g}]; a state's amplitudes are O(1), "
+            f"so α should be of the order of the deviation's size (e.g. 'min_positive')"
+        )
+    try:
+        est = _FUNCS[method](model, model.offset + y_n, s_n, allow_incomplete=allow_incomplete, **options)
+    except DataError as exc:
+        raise DataError(f"deviation_estimate normalised by alpha = {a_val:.3g} ({how}): {exc}") from None
     return DeviationEstimate(
         deviation=to_qobj(dev),
         deviation_coefficients=c_dev,

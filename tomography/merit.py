@@ -3,11 +3,14 @@ distance and purity, for single states or batches.
 
 Inputs are ``qutip.Qobj`` (operators or kets), lists of them, (d,) kets or
 (..., d, d) arrays; batches broadcast against each other.  States are
-validated, never repaired: Hermitian within ``atol`` and unit trace within
-``atol``; :func:`fidelity` also needs positivity (smallest eigenvalue ≥
-−atol), while :func:`trace_distance` and :func:`purity` accept the
-non-positive output of a linear estimator.  Violations raise
-:class:`~tomography.errors.StateError`.  No dependency on ``nmrqb``.
+validated, never repaired, by the package's one validator
+(:func:`tomography.pauli.check_states`): Hermitian within ``atol`` and unit
+trace within ``atol``; :func:`fidelity` also needs positivity (smallest
+eigenvalue ≥ −atol), while :func:`trace_distance` and :func:`purity`
+accept the non-positive output of a linear estimator.  Violations raise
+:class:`~tomography.errors.StateError`; an ``atol`` outside [0, 0.1] or
+batches that do not broadcast raise :class:`~tomography.errors.DataError`.
+No dependency on ``nmrqb``.
 """
 
 from __future__ import annotations
@@ -17,37 +20,39 @@ from typing import Any
 import numpy as np
 
 from tomography._blas import single_threaded
-from tomography.errors import StateError
-from tomography.pauli import as_matrices
+from tomography._checks import require_memory, show
+from tomography.errors import DataError, StateError
+from tomography.pauli import STATE_ATOL, check_states
 
-__all__ = ["STATE_ATOL", "fidelity", "trace_distance", "purity"]
+__all__ = ["STATE_ATOL", "ATOL_MAX", "fidelity", "trace_distance", "purity"]
 
-#: Default tolerance for Hermiticity, unit trace and positivity.
-STATE_ATOL = 1e-8
+#: Largest tolerance accepted: beyond it the inputs are not states at all.
+ATOL_MAX = 0.1
 
 
 def _checked(x: Any, name: str, atol: float, positive: bool) -> tuple[np.ndarray, bool]:
-    if not (isinstance(atol, (int, float)) and np.isfinite(atol) and atol >= 0):
-        raise StateError(f"atol = {atol!r} is not allowed: a finite number ≥ 0 is required")
-    a, single = as_matrices(x, name)
-    herm = np.abs(a - np.swapaxes(a, -1, -2).conj()).max(axis=(-1, -2))
-    if np.any(herm > atol):
-        raise StateError(f"{name} is not Hermitian: max|ρ − ρ†| = {herm.max():.3g}, allowed ≤ {atol:g}")
-    tr = np.trace(a, axis1=-2, axis2=-1).real
-    if np.any(np.abs(tr - 1) > atol):
-        bad = tr.reshape(-1)[np.argmax(np.abs(tr - 1).reshape(-1))]
-        raise StateError(f"{name} does not have unit trace: Tr = {bad:.6g}, allowed |Tr − 1| ≤ {atol:g}")
-    a = (a + np.swapaxes(a, -1, -2).conj()) / 2
-    if positive:
-        low = np.linalg.eigvalsh(a)[..., 0]
-        if np.any(low < -atol):
-            raise StateError(
-                f"{name} is not positive semidefinite: smallest eigenvalue {low.min():.3g}, allowed ≥ {-atol:g}"
-            )
-    return a, single
+    if (isinstance(atol, (bool, np.bool_)) or not isinstance(atol, (int, float, np.integer, np.floating))
+            or not 0 <= atol <= ATOL_MAX):
+        raise DataError(f"atol = {show(atol)} is not allowed: a number from 0 to {ATOL_MAX:g} is required")
+    return check_states(x, name, atol=float(atol), positive=positive)
 
 
-def _out(v: np.ndarray, single: bool):
+def _pair(a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
+    if a.shape[-1] != b.shape[-1]:
+        raise StateError(f"rho is {a.shape[-1]}-dimensional and sigma {b.shape[-1]}-dimensional: they must match")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise DataError(
+            f"rho (batch shape {a.shape[:-2]}) and sigma (batch shape {b.shape[:-2]}) do not broadcast"
+        ) from None
+    require_memory(float(np.prod(batch, dtype=float)) * a.shape[-1] ** 2 * 16 * 6, f"a batch of shape {batch}")
+    return batch
+
+
+def _out(v: np.ndarray, single: bool, what: str):
+    if not np.all(np.isfinite(v)):  # cannot happen for validated states; never hand out NaN
+        raise StateError(f"{what} is not finite for these inputs")
     return float(v) if single else v
 
 
@@ -63,7 +68,7 @@ def fidelity(rho: Any, sigma: Any, *, atol: float = STATE_ATOL) -> float | np.nd
     ----------
     rho, sigma : Qobj, ket, (d, d) or (..., d, d) arrays (broadcast)
     atol : float
-        Tolerance of the state checks.
+        Tolerance of the state checks, 0 ≤ atol ≤ 0.1 (default 1e-8).
 
     Returns
     -------
@@ -71,15 +76,14 @@ def fidelity(rho: Any, sigma: Any, *, atol: float = STATE_ATOL) -> float | np.nd
     """
     a, sa = _checked(rho, "rho", atol, True)
     b, sb = _checked(sigma, "sigma", atol, True)
-    if a.shape[-1] != b.shape[-1]:
-        raise StateError(f"rho is {a.shape[-1]}-dimensional and sigma {b.shape[-1]}-dimensional: they must match")
+    _pair(a, b)
     lam, vec = np.linalg.eigh(a)
     root = (vec * np.sqrt(np.clip(lam, 0, None))[..., None, :]) @ np.swapaxes(vec, -1, -2).conj()
     m = root @ b @ root
     m = (m + np.swapaxes(m, -1, -2).conj()) / 2
     ev = np.clip(np.linalg.eigvalsh(m), 0, None)
     f = np.clip(np.sqrt(ev).sum(axis=-1) ** 2, 0.0, 1.0)
-    return _out(f, sa and sb)
+    return _out(f, sa and sb, "fidelity")
 
 
 @single_threaded
@@ -90,10 +94,9 @@ def trace_distance(rho: Any, sigma: Any, *, atol: float = STATE_ATOL) -> float |
     """
     a, sa = _checked(rho, "rho", atol, False)
     b, sb = _checked(sigma, "sigma", atol, False)
-    if a.shape[-1] != b.shape[-1]:
-        raise StateError(f"rho is {a.shape[-1]}-dimensional and sigma {b.shape[-1]}-dimensional: they must match")
+    _pair(a, b)
     t = 0.5 * np.abs(np.linalg.eigvalsh(a - b)).sum(axis=-1)
-    return _out(t, sa and sb)
+    return _out(t, sa and sb, "trace_distance")
 
 
 @single_threaded
@@ -101,4 +104,4 @@ def purity(rho: Any, *, atol: float = STATE_ATOL) -> float | np.ndarray:
     """Purity Tr ρ² (1/d … 1 for states; positivity not required)."""
     a, single = _checked(rho, "rho", atol, False)
     p = np.einsum("...ij,...ji->...", a, a).real
-    return _out(p, single)
+    return _out(p, single, "purity")

@@ -31,11 +31,23 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 
+from tomography._checks import (
+    VALUE_MAX,
+    VALUE_MIN,
+    check_range,
+    check_str,
+    make_rng,
+    numeric_array,
+    require_memory,
+    show,
+    str_sequence,
+)
 from tomography.errors import DataError, ModelError, StateError
 from tomography.pauli import (
+    MAX_QUBITS,
     PAULI,
     _check_n,
-    as_matrices,
+    check_states,
     matrix_to_full,
     n_qubits_of,
     pauli_index,
@@ -70,23 +82,27 @@ _GRAM_RTOL = 1e-13
 #: A dense A with at most this fraction of non-zeros is stored as CSR.
 _SPARSE_FILL = 0.1
 
+#: Bytes per line of pauli_product_model while it is built (label string,
+#: list slots, CSR arrays), for the memory check.
+_LABEL_BYTES = 280
+
 
 def _operator(x: Any, name: str) -> np.ndarray:
-    """A Qobj or array as a complex128 (d, d) matrix (dims not checked here)."""
+    """A Qobj or array as a complex128 (d, d) matrix, d ≤ 1024 (power of 2 not checked here)."""
     if isinstance(x, qutip.Qobj):
         if not x.isoper:
             raise ModelError(f"{name} must be an operator, got a qutip {x.type}")
+        if x.shape[0] > 2**MAX_QUBITS:
+            raise ModelError(f"{name} is {x.shape[0]}-dimensional: at most {2**MAX_QUBITS} ({MAX_QUBITS} qubits)")
         arr = x.full()
     else:
-        try:
-            arr = np.asarray(x, dtype=np.complex128)
-        except (TypeError, ValueError):
-            raise ModelError(f"{name} must be a qutip.Qobj or a numeric array, got {type(x).__name__}") from None
+        arr = numeric_array(x, name, ModelError, complex_ok=True)
     arr = np.array(arr, dtype=np.complex128)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
         raise ModelError(f"{name} has shape {arr.shape}: a square (d, d) matrix is required")
-    if not np.all(np.isfinite(arr)):
-        raise ModelError(f"{name} contains NaN or infinite entries")
+    if arr.shape[0] > 2**MAX_QUBITS:
+        raise ModelError(f"{name} is {arr.shape[0]}-dimensional: at most {2**MAX_QUBITS} ({MAX_QUBITS} qubits)")
+    check_range(arr, name, ModelError, what="entries")
     arr.setflags(write=False)
     return arr
 
@@ -108,13 +124,12 @@ class Line:
     observable: np.ndarray
 
     def __post_init__(self):
-        if not isinstance(self.label, str) or not self.label:
-            raise ModelError(f"Line.label = {self.label!r} is not allowed: a non-empty string is required")
-        o = _operator(self.observable, f"Line {self.label!r} observable")
+        check_str(self.label, "Line.label", ModelError)
+        o = _operator(self.observable, f"Line {show(self.label)} observable")
         dev = np.abs(o - o.conj().T).max()
         if dev > OPERATOR_ATOL:
             raise ModelError(
-                f"Line {self.label!r} observable is not Hermitian: max|O − O†| = {dev:.3g}, "
+                f"Line {show(self.label)} observable is not Hermitian: max|O − O†| = {dev:.3g}, "
                 f"allowed ≤ {OPERATOR_ATOL:g}"
             )
         object.__setattr__(self, "observable", o)
@@ -138,52 +153,73 @@ class Readout:
     lines: tuple[Line, ...]
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise ModelError(f"Readout.name = {self.name!r} is not allowed: a non-empty string is required")
-        u = _operator(self.unitary, f"Readout {self.name!r} unitary")
+        check_str(self.name, "Readout.name", ModelError)
+        u = _operator(self.unitary, f"Readout {show(self.name)} unitary")
         dev = np.abs(u.conj().T @ u - np.eye(u.shape[0])).max()
         if dev > OPERATOR_ATOL:
             raise ModelError(
-                f"Readout {self.name!r} unitary is not unitary: max|R†R − I| = {dev:.3g}, allowed ≤ {OPERATOR_ATOL:g}"
+                f"Readout {show(self.name)} unitary is not unitary: max|R†R − I| = {dev:.3g}, allowed ≤ {OPERATOR_ATOL:g}"
             )
-        lines = tuple(self.lines) if not isinstance(self.lines, Line) else (self.lines,)
-        if not lines or not all(isinstance(ln, Line) for ln in lines):
-            raise ModelError(f"Readout {self.name!r} lines must be a non-empty sequence of Line")
+        lines = (self.lines,) if isinstance(self.lines, Line) else self.lines
+        if (not isinstance(lines, (list, tuple)) or not lines or not all(isinstance(ln, Line) for ln in lines)):
+            raise ModelError(
+                f"Readout {show(self.name)} lines = {show(self.lines)} is not allowed: a non-empty list or tuple of Line "
+                "is required"
+            )
+        lines = tuple(lines)
         labels = [ln.label for ln in lines]
         dup = sorted({x for x in labels if labels.count(x) > 1})
         if dup:
-            raise ModelError(f"Readout {self.name!r} has duplicate line labels {dup}: labels must be unique")
+            raise ModelError(f"Readout {show(self.name)} has duplicate line labels {dup}: labels must be unique")
         for ln in lines:
             if ln.observable.shape != u.shape:
                 raise ModelError(
-                    f"Readout {self.name!r} line {ln.label!r} observable is {ln.observable.shape[0]}-dimensional, "
+                    f"Readout {show(self.name)} line {show(ln.label)} observable is {ln.observable.shape[0]}-dimensional, "
                     f"the unitary is {u.shape[0]}-dimensional: they must match"
                 )
         object.__setattr__(self, "unitary", u)
         object.__setattr__(self, "lines", lines)
 
 
-def _as_sigma(sigma: Any, n_lines: int) -> np.ndarray:
-    """σ as a positive finite (n_lines,) float64 vector."""
-    s = np.asarray(sigma, dtype=np.float64) if not isinstance(sigma, (str, bytes)) else np.array(np.nan)
+#: Noise levels must lie in [SIGMA_MIN, SIGMA_MAX] (see :mod:`tomography._checks`).
+SIGMA_MIN, SIGMA_MAX = VALUE_MIN, VALUE_MAX
+
+
+def _as_sigma(sigma: Any, n_lines: int, name: str = "sigma") -> np.ndarray:
+    """σ as a (n_lines,) float64 vector with every entry in [1e-60, 1e60]."""
+    s = numeric_array(sigma, name)
     if s.ndim == 0:
         s = np.full(n_lines, float(s))
     if s.shape != (n_lines,):
-        raise DataError(f"sigma has shape {s.shape}: a scalar or one value per line ({n_lines},) is required")
-    bad = ~(np.isfinite(s) & (s > 0))
+        raise DataError(f"{name} has shape {s.shape}: a scalar or one value per line ({n_lines},) is required")
+    bad = ~((s >= SIGMA_MIN) & (s <= SIGMA_MAX))
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise DataError(f"sigma[{k}] = {float(s[k])!r} is not allowed: every noise level must be finite and > 0")
+        raise DataError(
+            f"{name}[{k}] = {float(s[k])!r} is not allowed: every noise level must be finite and > 0, within "
+            f"[{SIGMA_MIN:g}, {SIGMA_MAX:g}]"
+        )
     return s
 
 
-def _rng(seed: Any, where: str) -> np.random.Generator:
-    """A Generator from an int seed ≥ 0 or a Generator, else a DataError."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DataError(f"{where}: seed = {seed!r} is not allowed: give an integer ≥ 0 or a numpy Generator")
-    return np.random.default_rng(int(seed))
+def _check_size(size: Any, per_draw: int, where: str) -> tuple[int, ...]:
+    """``size`` as a tuple of non-negative ints whose draws fit in memory."""
+    items = (size,) if isinstance(size, (int, np.integer)) and not isinstance(size, (bool, np.bool_)) else size
+    if isinstance(items, np.ndarray):
+        items = items.tolist()
+    if (not isinstance(items, (tuple, list)) or len(items) > 32
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and 0 <= k <= 2**40
+                       for k in items)):
+        raise DataError(
+            f"{where}: size = {show(size)} is not allowed: an integer from 0 to 2**40 or a tuple of at most 32 of "
+            "them is required"
+        )
+    shape = tuple(int(k) for k in items)
+    n = 1
+    for k in shape:
+        n *= k
+    require_memory(n * per_draw * 8 * 2, f"{where}: size = {show(size)} ({n:,} draws of {per_draw:,} values)")
+    return shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,7 +249,15 @@ class MeasurementModel:
     Derived (computed once): ``rank``, ``condition_number`` (s_max/s_min of
     A, ``inf`` when rank-deficient), ``singular_values``, ``undetermined``
     (labels of the coefficients with a component in the null space of A),
-    ``null_space`` ((4**n − 1, k) orthonormal basis).
+    ``null_space`` ((4**n − 1, k) orthonormal basis, built on first use for
+    models whose columns have disjoint supports).
+
+    Limits: entries of A and b finite with magnitude ≤ 1e60, and the largest
+    |A_lP| at least 1e-60 unless A is zero; a model whose columns share
+    rows (AᵀA not diagonal) needs dense (4**n − 1)² work and is refused
+    when that exceeds 2 GiB (7 or more qubits) — column-disjoint models
+    such as :func:`pauli_product_model` are not.  Violations raise
+    :class:`~tomography.errors.ModelError`.
     """
 
     n_qubits: int
@@ -226,75 +270,108 @@ class MeasurementModel:
     condition_number: float = field(init=False)
     singular_values: np.ndarray = field(init=False, repr=False)
     undetermined: tuple[str, ...] = field(init=False)
-    null_space: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        n = _check_n(self.n_qubits)
+        n = _check_n(self.n_qubits, "MeasurementModel.n_qubits", ModelError)
+        check_str(self.name, "MeasurementModel.name", ModelError)
         m = 4**n - 1
         a = self.matrix
         if sp.issparse(a):
-            a = sp.csr_array(a, dtype=np.float64)
+            if a.ndim != 2 or a.dtype.kind not in "iuf":
+                raise ModelError(f"matrix is a sparse {a.dtype} array of shape {a.shape}: real 2-D values are required")
+            a = sp.csr_array(a, dtype=np.float64, copy=True)
             a.sum_duplicates()
-            data_ok = np.all(np.isfinite(a.data))
+            a.eliminate_zeros()
+            values = a.data
         else:
-            try:
-                a = np.array(a, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ModelError("matrix must be a real numeric array or a scipy sparse matrix") from None
-            data_ok = np.all(np.isfinite(a))
+            a = np.array(numeric_array(a, "matrix", ModelError), dtype=np.float64)
+            values = a
         if a.ndim != 2 or a.shape[1] != m or a.shape[0] < 1:
             raise ModelError(f"matrix has shape {a.shape}: (n_lines ≥ 1, {m}) is required for {n} qubits")
-        if not data_ok:
-            raise ModelError("matrix contains NaN or infinite entries")
+        check_range(values, "matrix", ModelError, what="entries")
+        top = float(np.abs(values).max()) if values.size else 0.0
+        if 0 < top < VALUE_MIN:
+            raise ModelError(
+                f"matrix has largest entry {top:.3g}: the scale of A must be at least {VALUE_MIN:g} (or A = 0)"
+            )
         n_lines = a.shape[0]
-        b = np.array(self.offset, dtype=np.float64).reshape(-1) if np.ndim(self.offset) else np.full(n_lines, float(self.offset))
-        if b.shape != (n_lines,) or not np.all(np.isfinite(b)):
-            raise ModelError(f"offset has shape {b.shape} or non-finite entries: ({n_lines},) finite values are required")
-        labels = tuple(self.line_labels)
-        if len(labels) != n_lines or not all(isinstance(x, str) for x in labels):
+        b = numeric_array(self.offset, "offset", ModelError)
+        b = np.full(n_lines, float(b)) if b.ndim == 0 else np.array(b, dtype=np.float64).reshape(-1)
+        if b.shape != (n_lines,):
+            raise ModelError(f"offset has shape {b.shape}: a scalar or ({n_lines},) values (one per line) are required")
+        check_range(b, "offset", ModelError)
+        labels = str_sequence(self.line_labels, "line_labels", ModelError)
+        if len(labels) != n_lines:
             raise ModelError(f"line_labels has {len(labels)} entries: {n_lines} strings (one per row of matrix) are required")
         if len(set(labels)) != n_lines:
             raise ModelError("line_labels must be unique")
+        readouts = self.readouts
+        if not isinstance(readouts, (list, tuple)) or not all(isinstance(r, Readout) for r in readouts):
+            raise ModelError(f"readouts = {show(readouts)} is not allowed: a list or tuple of Readout is required")
         b.setflags(write=False)
         if not sp.issparse(a):
             a.setflags(write=False)
         for k, v in (("n_qubits", n), ("matrix", a), ("offset", b), ("line_labels", labels),
-                     ("readouts", tuple(self.readouts))):
+                     ("readouts", tuple(readouts))):
             object.__setattr__(self, k, v)
-        # Structure: when the columns of A have disjoint supports every Gram
-        # matrix AᵀWA is diagonal, whatever the per-line weights W.
-        pattern = (sp.csr_array(a) != 0).astype(np.float64)
-        overlap = (pattern.T @ pattern).tocoo()
-        diagonal = bool(np.all(overlap.row == overlap.col))
+        # Structure: when the columns of A have disjoint supports (no row has
+        # two non-zeros) every Gram matrix AᵀWA is diagonal, whatever the
+        # per-line weights W.
+        rows_nnz = np.diff(a.indptr) if sp.issparse(a) else np.count_nonzero(a, axis=1)
+        diagonal = bool(rows_nnz.max() <= 1)
         object.__setattr__(self, "_diagonal", diagonal)
-        if diagonal:
-            s = np.sqrt(np.clip(self.gram(np.ones(n_lines)), 0.0, None))
-            smax = s.max()
-            zero = s <= RANK_RTOL * smax
-            null = np.eye(m)[:, zero]
-        elif n_lines * m <= _SVD_MAX:
-            dense = a.toarray() if sp.issparse(a) else a
-            _, s, vt = np.linalg.svd(dense, full_matrices=True)
-            s = np.concatenate([s, np.zeros(m - s.size)])
-            smax = s.max()
-            zero = s <= RANK_RTOL * smax
-            null = vt[zero].T
-        else:  # too large for an SVD: eigenvalues of the Gram matrix, looser cut
-            ev, vec = np.linalg.eigh(self.gram(np.ones(n_lines)))
-            s = np.sqrt(np.clip(ev, 0.0, None))
-            smax = s.max()
-            zero = ev <= _GRAM_RTOL * ev.max()
-            null = vec[:, zero]
+        if not diagonal:
+            dense_a = n_lines * m * 8 if (sp.issparse(a) and n_lines * m <= _SVD_MAX) else 0
+            require_memory(3 * m * m * 8 + dense_a,
+                           f"model {show(self.name)}: the dense rank analysis of a {n}-qubit model whose columns share "
+                           f"lines ({m}×{m} matrices)", ModelError)
+        object.__setattr__(self, "_null", None)
+        try:
+            if diagonal:
+                s = np.sqrt(np.clip(self._gram(np.ones(n_lines)), 0.0, None))
+                smax = s.max()
+                zero = s <= RANK_RTOL * smax
+                null = None  # built on demand from the zero columns
+            elif n_lines * m <= _SVD_MAX:
+                dense = a.toarray() if sp.issparse(a) else a
+                _, s, vt = np.linalg.svd(dense, full_matrices=True)
+                s = np.concatenate([s, np.zeros(m - s.size)])
+                smax = s.max()
+                zero = s <= RANK_RTOL * smax
+                null = vt[zero].T
+            else:  # too large for an SVD: eigenvalues of the Gram matrix, looser cut
+                ev, vec = np.linalg.eigh(self._gram(np.ones(n_lines)))
+                s = np.sqrt(np.clip(ev, 0.0, None))
+                smax = s.max()
+                zero = ev <= _GRAM_RTOL * ev.max()
+                null = vec[:, zero]
+        except np.linalg.LinAlgError as exc:  # pragma: no cover (finite, bounded input)
+            raise ModelError(f"model {show(self.name)}: the rank analysis of matrix failed ({exc})") from None
         if smax == 0:
             zero = np.ones(m, dtype=bool)
-            null = np.eye(m)
+            null = None if diagonal else np.eye(m)
+        object.__setattr__(self, "_zero", zero)
         rank = int((~zero).sum())
-        und = tuple(lab for lab, w in zip(pauli_labels(n), (null**2).sum(axis=1)) if w > 1e-12)
+        if diagonal:
+            und = tuple(lab for lab, z in zip(pauli_labels(n), zero) if z)
+        else:
+            und = tuple(lab for lab, w in zip(pauli_labels(n), (null**2).sum(axis=1)) if w > 1e-12)
+            object.__setattr__(self, "_null", null)
         object.__setattr__(self, "rank", rank)
         object.__setattr__(self, "condition_number", float(smax / s.min()) if rank == m else float("inf"))
         object.__setattr__(self, "singular_values", np.sort(s)[::-1])
         object.__setattr__(self, "undetermined", und)
-        object.__setattr__(self, "null_space", null)
+
+    @property
+    def null_space(self) -> np.ndarray:
+        """(4**n − 1, k) orthonormal basis of the null space of A (k = 4**n − 1 − rank)."""
+        if self._null is None:
+            idx = np.flatnonzero(self._zero)
+            require_memory(self.n_coefficients * idx.size * 8, f"model {show(self.name)}: null_space", ModelError)
+            null = np.zeros((self.n_coefficients, idx.size))
+            null[idx, np.arange(idx.size)] = 1.0
+            object.__setattr__(self, "_null", null)
+        return self._null
 
     # ------------------------------------------------------------ basics
     @property
@@ -326,7 +403,7 @@ class MeasurementModel:
     def summary(self) -> str:
         """One paragraph: size, rank, condition number, undetermined coefficients."""
         head = (
-            f"MeasurementModel {self.name!r}: {self.n_qubits} qubit(s), {len(self.readouts) or 'no'} readouts, "
+            f"MeasurementModel {show(self.name)}: {self.n_qubits} qubit(s), {len(self.readouts) or 'no'} readouts, "
             f"{self.n_lines} lines, {self.n_coefficients} Pauli coefficients; rank {self.rank}, "
             f"condition number {self.condition_number:.4g}"
         )
@@ -335,8 +412,23 @@ class MeasurementModel:
         return head + f"; informationally INCOMPLETE, undetermined: {', '.join(self.undetermined)}."
 
     # --------------------------------------------------------- linear algebra
-    def gram(self, w: np.ndarray) -> np.ndarray:
-        """AᵀWA for per-line weights w: (m,) when :attr:`is_diagonal`, else (m, m)."""
+    def _vector(self, x: Any, name: str, length: int, where: str) -> np.ndarray:
+        v = numeric_array(x, name)
+        if v.ndim < 1 or v.shape[-1] != length:
+            raise DataError(f"{where}: {name} has shape {v.shape}: (..., {length}) is required")
+        check_range(v, name)
+        require_memory(v.size // max(length, 1) * max(self.n_lines, self.n_coefficients) * 8 * 3,
+                       f"{where} of {v.size // max(length, 1):,} vector(s)")
+        return v
+
+    def gram(self, w: Any) -> np.ndarray:
+        """AᵀWA for per-line weights w ≥ 0, (n_lines,): (m,) when :attr:`is_diagonal`, else (m, m)."""
+        w = self._vector(w, "w", self.n_lines, "gram")
+        if w.ndim != 1 or np.any(w < 0):
+            raise DataError(f"gram: w must be one vector ({self.n_lines},) of weights ≥ 0")
+        return self._gram(w)
+
+    def _gram(self, w: np.ndarray) -> np.ndarray:
         a = self.matrix
         if self._diagonal:
             a2t = self.__dict__.get("_a2t")
@@ -348,61 +440,92 @@ class MeasurementModel:
             return (a.T @ sp.diags_array(w) @ a).toarray()
         return a.T @ (a * w[:, None])
 
-    def apply(self, c: np.ndarray) -> np.ndarray:
+    def apply(self, c: Any) -> np.ndarray:
         """A c for (..., m) coefficients → (..., n_lines)."""
+        return self._apply(self._vector(c, "c", self.n_coefficients, "apply"))
+
+    def _apply(self, c: np.ndarray) -> np.ndarray:
         c = np.asarray(c, dtype=np.float64)
         flat = c.reshape(-1, c.shape[-1])
         out = (self.matrix @ flat.T).T
         return np.asarray(out).reshape(c.shape[:-1] + (self.n_lines,))
 
-    def apply_transpose(self, r: np.ndarray) -> np.ndarray:
+    def apply_transpose(self, r: Any) -> np.ndarray:
         """Aᵀ r for (..., n_lines) → (..., m)."""
+        return self._apply_transpose(self._vector(r, "r", self.n_lines, "apply_transpose"))
+
+    def _apply_transpose(self, r: np.ndarray) -> np.ndarray:
         r = np.asarray(r, dtype=np.float64)
         flat = r.reshape(-1, r.shape[-1])
         out = (self.matrix.T @ flat.T).T
         return np.asarray(out).reshape(r.shape[:-1] + (self.n_coefficients,))
 
     # ------------------------------------------------------------ data
-    def predict(self, state: Any) -> np.ndarray:
+    def _states(self, state: Any, physical: Any, where: str) -> np.ndarray:
+        """The validated (Hermitian part of the) state(s), complex (..., d, d)."""
+        if not isinstance(physical, (bool, np.bool_)):
+            raise DataError(f"{where}: physical = {show(physical)} is not allowed: True or False is required")
+        arr, _ = check_states(state, "state", positive=bool(physical), unit_trace=bool(physical))
+        if arr.shape[-1] != self.dim:
+            raise StateError(f"state is {arr.shape[-1]}×{arr.shape[-1]}: this model needs {self.dim}×{self.dim}")
+        batch = arr.size // (self.dim * self.dim)
+        require_memory(batch * (self.n_lines + 4**self.n_qubits) * 8 * 3, f"{where} of {batch:,} states")
+        return arr
+
+    def predict(self, state: Any, *, physical: bool = True) -> np.ndarray:
         """Noiseless line amplitudes Tr[R ρ R† O] of a state or a batch.
 
         Parameters
         ----------
         state : qutip.Qobj, list of Qobj, ket, or array (d, d) / (..., d, d)
-            Any Hermitian matrix of the model's dimension (a deviation, a
-            non-normalised NMR state...); only its Pauli expansion is used:
-            a = b·Tr ρ + A c.
+            A density matrix of the model's dimension: Hermitian, unit
+            trace and positive semidefinite within 1e-8
+            (:data:`~tomography.pauli.STATE_ATOL`), else a
+            :class:`~tomography.errors.StateError` — an anti-Hermitian part
+            is never silently dropped.
+        physical : bool
+            False accepts any Hermitian matrix of the model's dimension (a
+            deviation ρ − I/d, a non-normalised NMR state...); only its
+            Pauli expansion is used: a = b·Tr ρ + A c.  Hermiticity is still
+            required.
 
         Returns
         -------
         ndarray (n_lines,) or (..., n_lines)
         """
-        arr, _ = as_matrices(state)
-        if arr.shape[-1] != self.dim:
-            raise DataError(f"state is {arr.shape[-1]}×{arr.shape[-1]}: this model needs {self.dim}×{self.dim}")
-        full = matrix_to_full(arr, self.n_qubits)
-        return self.apply(full[..., 1:]) + full[..., :1] * self.offset
+        arr = self._states(state, physical, "predict")
+        return self._predict(arr)
 
-    def simulate(self, state: Any, sigma: Any, seed: int | np.random.Generator, size: int | tuple = ()) -> np.ndarray:
+    def _predict(self, arr: np.ndarray) -> np.ndarray:
+        full = matrix_to_full(arr, self.n_qubits)
+        return self._apply(full[..., 1:]) + full[..., :1] * self.offset
+
+    def simulate(
+        self, state: Any, sigma: Any, seed: Any, size: int | tuple = (), *, physical: bool = True
+    ) -> np.ndarray:
         """Amplitudes with independent Gaussian noise of standard deviation σ.
 
         Parameters
         ----------
         state : as in :meth:`predict` (one state, or a batch)
-        sigma : float or (n_lines,) array, > 0
-        seed : int or numpy.random.Generator
-            Every draw comes from it.
-        size : int or tuple
-            Extra leading axes of independent repetitions.
+        sigma : float or (n_lines,) array, in [1e-60, 1e60]
+        seed : int ≥ 0, sequence of ints ≥ 0, numpy SeedSequence or Generator
+            Every draw comes from it (an int gives ``default_rng(seed)``).
+        size : int or tuple of ints ≥ 0
+            Extra leading axes of independent repetitions (at most 2 GiB of
+            draws).
+        physical : bool
+            As in :meth:`predict`.
 
         Returns
         -------
         ndarray (*size, [batch,] n_lines)
         """
+        arr = self._states(state, physical, "simulate")
         s = _as_sigma(sigma, self.n_lines)
-        rng = _rng(seed, "simulate")
-        mean = self.predict(state)
-        size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+        rng = make_rng(seed, "simulate")
+        mean = self._predict(arr)
+        size = _check_size(size, mean.size, "simulate")
         return mean + s * rng.standard_normal(size + mean.shape)
 
     # ------------------------------------------------------------ building
@@ -412,17 +535,23 @@ class MeasurementModel:
 
         Parameters
         ----------
-        readouts : sequence of Readout
+        readouts : list or tuple of Readout
             All of the same dimension d = 2**n, with unique names.
         name : str
 
         Returns
         -------
         MeasurementModel (A stored as CSR when at most 10 % of it is non-zero).
+        Entries below 1e-14 of the largest are set to zero (round-off of
+        the rotations).
         """
+        if (not isinstance(readouts, (list, tuple)) or not readouts
+                or not all(isinstance(r, Readout) for r in readouts)):
+            raise ModelError(
+                f"readouts = {show(readouts)} is not allowed: a non-empty list or tuple of Readout is required"
+            )
         readouts = tuple(readouts)
-        if not readouts or not all(isinstance(r, Readout) for r in readouts):
-            raise ModelError("readouts must be a non-empty sequence of Readout")
+        check_str(name, "name", ModelError)
         names = [r.name for r in readouts]
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
@@ -435,9 +564,12 @@ class MeasurementModel:
         for r in readouts:
             if r.unitary.shape[0] != d:
                 raise ModelError(
-                    f"readout {r.name!r} is {r.unitary.shape[0]}-dimensional, readout {readouts[0].name!r} is "
+                    f"readout {show(r.name)} is {r.unitary.shape[0]}-dimensional, readout {show(readouts[0].name)} is "
                     f"{d}-dimensional: all readouts must act on the same qubits"
                 )
+        n_lines = sum(len(r.lines) for r in readouts)
+        require_memory(n_lines * 4**n * 8 * 2 + max(len(r.lines) for r in readouts) * d * d * 16 * 3,
+                       f"a model of {n_lines:,} lines on {n} qubits", ModelError)
         rows, offs, labels = [], [], []
         for r in readouts:
             obs = np.stack([ln.observable for ln in r.lines])
@@ -447,20 +579,32 @@ class MeasurementModel:
             offs.append(full[:, 0])
             labels.extend(f"{r.name}/{ln.label}" for ln in r.lines)
         a = np.concatenate(rows)
-        a[np.abs(a) < 1e-14] = 0.0
+        a[np.abs(a) < 1e-14 * max(np.abs(a).max(), 0.0)] = 0.0
         if np.count_nonzero(a) <= _SPARSE_FILL * a.size:
             a = sp.csr_array(a)
         return cls(n, a, np.concatenate(offs), tuple(labels), name=name, readouts=readouts)
 
     def restrict(self, readout_names: Sequence[str], name: str | None = None) -> MeasurementModel:
-        """The sub-model of the named readouts (models built from readouts only)."""
+        """The sub-model of the named readouts (models built from readouts only).
+
+        ``readout_names`` is a list or tuple of names; ``name`` a string
+        (default ``"<model>[<names>]"``).
+        """
+        readout_names = str_sequence(readout_names, "readout_names", ModelError)
+        if name is not None:
+            check_str(name, "name", ModelError)
         if not self.readouts:
-            raise ModelError(f"model {self.name!r} was not built from readouts: restrict needs them")
+            raise ModelError(f"model {show(self.name)} was not built from readouts: restrict needs them")
         known = {r.name: r for r in self.readouts}
         bad = [x for x in readout_names if x not in known]
         if bad:
-            raise ModelError(f"readout names {bad} are not in model {self.name!r}: allowed {sorted(known)}")
-        return MeasurementModel.from_readouts([known[x] for x in readout_names], name=name or f"{self.name}[{','.join(readout_names)}]")
+            raise ModelError(
+                f"readout names {show(bad)} are not in model {show(self.name)}: allowed {show(sorted(known), 200)}"
+            )
+        if not readout_names:
+            raise ModelError("readout_names = () is not allowed: name at least one readout")
+        return MeasurementModel.from_readouts([known[x] for x in readout_names],
+                                              name=name or f"{self.name}[{','.join(readout_names)}]")
 
 
 # --------------------------------------------------------------------------
@@ -533,8 +677,8 @@ def nmr_two_spin_readouts(pulses: str | Sequence[str] = "full9") -> tuple[Readou
 
     Parameters
     ----------
-    pulses : "full9", "minimal4", or a sequence of two-letter names over
-        {I, X, Y} (first letter spin 1).  ``"full9"`` = :data:`NMR_FULL9`
+    pulses : "full9", "minimal4", or a non-empty list or tuple of two-letter
+        names over {I, X, Y} (first letter spin 1).  ``"full9"`` = :data:`NMR_FULL9`
         (72 lines, every coefficient measured at least twice);
         ``"minimal4"`` = :data:`NMR_MINIMAL4` (32 lines, still complete).
 
@@ -542,26 +686,31 @@ def nmr_two_spin_readouts(pulses: str | Sequence[str] = "full9") -> tuple[Readou
     -------
     tuple of Readout
     """
+    names = _nmr_names(pulses)
+    lines = _doublet_lines()
+    return tuple(Readout(nm, np.kron(_PULSE[nm[0]], _PULSE[nm[1]]), lines) for nm in names)
+
+
+def _nmr_names(pulses: Any) -> tuple[str, ...]:
+    allowed = "'full9', 'minimal4' or a non-empty list of names like 'XI'"
     if isinstance(pulses, str):
         presets = {"full9": NMR_FULL9, "minimal4": NMR_MINIMAL4}
         if pulses not in presets:
-            raise ModelError(f"pulses = {pulses!r} is not allowed: 'full9', 'minimal4' or a list of names like 'XI'")
-        names = presets[pulses]
-    else:
-        names = tuple(pulses)
-    lines = _doublet_lines()
-    out = []
-    for nm in names:
+            raise ModelError(f"pulses = {show(pulses)} is not allowed: {allowed}")
+        return presets[pulses]
+    if not isinstance(pulses, (list, tuple)) or not pulses:
+        raise ModelError(f"pulses = {show(pulses)} is not allowed: {allowed}")
+    for nm in pulses:
         if not isinstance(nm, str) or len(nm) != 2 or set(nm) - set("IXY"):
-            raise ModelError(f"readout name {nm!r} is not allowed: two letters from 'I', 'X', 'Y' (e.g. 'XI')")
-        out.append(Readout(nm, np.kron(_PULSE[nm[0]], _PULSE[nm[1]]), lines))
-    return tuple(out)
+            raise ModelError(f"readout name {show(nm)} is not allowed: two letters from 'I', 'X', 'Y' (e.g. 'XI')")
+    return tuple(pulses)
 
 
 def nmr_two_spin_model(pulses: str | Sequence[str] = "full9") -> MeasurementModel:
     """:class:`MeasurementModel` of :func:`nmr_two_spin_readouts` (same argument)."""
+    readouts = nmr_two_spin_readouts(pulses)
     name = f"nmr_{pulses}" if isinstance(pulses, str) else "nmr_" + "_".join(pulses)
-    return MeasurementModel.from_readouts(nmr_two_spin_readouts(pulses), name=name)
+    return MeasurementModel.from_readouts(readouts, name=name)
 
 
 # --------------------------------------------------------------------------
@@ -588,9 +737,14 @@ def pauli_product_readouts(n_qubits: int) -> tuple[Readout, ...]:
     qubit subsets S: line ``"XIZ"`` reads Tr[ρ X⊗I⊗Z] exactly (coefficient 1).
     A Pauli string with k identity factors is read in 3**k readouts.
     :func:`pauli_product_model` builds the same model directly (sparse,
-    without d×d matrices), which is what to use beyond four qubits.
+    without d×d matrices), which is what to use beyond four qubits; from six
+    qubits on the d×d observables would need more than 2 GiB and are
+    refused (:class:`~tomography.errors.ModelError`).
     """
-    n = _check_n(n_qubits)
+    n = _check_n(n_qubits, "n_qubits", ModelError)
+    require_memory(3**n * 2**n * 4**n * 16 * 1.5,
+                   f"pauli_product_readouts({n}) ({3**n:,} readouts of {2**n - 1} {2**n}×{2**n} observables; "
+                   "use pauli_product_model)", ModelError)
     zs = {}
     for s in _subsets(n):
         op = np.ones((1, 1), dtype=np.complex128)
@@ -614,9 +768,13 @@ def pauli_product_model(n_qubits: int) -> MeasurementModel:
 
     3**n readouts × (2**n − 1) lines; every line measures one Pauli string
     with coefficient 1 (A_lP ∈ {0, 1}, b = 0), so AᵀWA is diagonal for any
-    per-line noise.  Six qubits: 45,927 lines, 4,095 coefficients.
+    per-line noise.  Six qubits: 45,927 lines, 4,095 coefficients.  Eight
+    qubits (1.7 million lines, ~0.5 GiB) is the largest that fits in 2 GiB;
+    nine and ten are refused with the memory they would need.
     """
-    n = _check_n(n_qubits)
+    n = _check_n(n_qubits, "n_qubits", ModelError)
+    n_lines = 3**n * (2**n - 1)
+    require_memory(n_lines * (_LABEL_BYTES + 2 * n), f"pauli_product_model({n}) ({n_lines:,} lines)", ModelError)
     subsets = _subsets(n)
     settings = list(itertools.product("XYZ", repeat=n))
     labels, cols = [], []

@@ -23,6 +23,7 @@ import numpy as np
 import qutip
 
 from tomography._blas import single_threaded
+from tomography._checks import check_range, numeric_array, require_memory, show
 from tomography.errors import DataError, StateError
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "state_from_coefficients",
     "project_simplex",
     "project_to_state",
+    "STATE_ATOL",
+    "check_states",
 ]
 
 #: The single-qubit Paulis I, X, Y, Z as a (4, 2, 2) complex128 array.
@@ -49,14 +52,16 @@ _DENSE_MAX = 4
 #: Largest qubit number the library accepts (d = 2**10 = 1024).
 MAX_QUBITS = 10
 
+#: Default tolerance for Hermiticity, unit trace and positivity of states.
+STATE_ATOL = 1e-8
 
-def _check_n(n: Any, name: str = "n_qubits") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_QUBITS:
-        raise DataError(f"{name} = {n!r} is not allowed: it must be an integer from 1 to {MAX_QUBITS}")
+
+def _check_n(n: Any, name: str = "n_qubits", err=DataError) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_QUBITS:
+        raise err(f"{name} = {show(n)} is not allowed: it must be an integer from 1 to {MAX_QUBITS}")
     return int(n)
 
 
-@functools.cache
 def pauli_labels(n_qubits: int) -> tuple[str, ...]:
     """Labels of the 4**n − 1 non-identity Pauli strings, in coefficient order.
 
@@ -70,16 +75,27 @@ def pauli_labels(n_qubits: int) -> tuple[str, ...]:
     tuple of str
         ``("IX", "IY", "IZ", "XI", ...)`` for two qubits (qubit 1 leftmost).
     """
-    n = _check_n(n_qubits)
+    return _labels(_check_n(n_qubits))
+
+
+@functools.cache
+def _labels(n: int) -> tuple[str, ...]:
     return tuple("".join(p) for p in itertools.product(_LETTERS, repeat=n))[1:]
+
+
+def _check_label(label: Any, identity_ok: bool) -> str:
+    if (not isinstance(label, str) or not 1 <= len(label) <= MAX_QUBITS or set(label) - set(_LETTERS)
+            or (not identity_ok and set(label) == {"I"})):
+        other = "" if identity_ok else " other than all 'I'"
+        raise DataError(
+            f"Pauli label {show(label)} is not allowed: a string of 1 to {MAX_QUBITS} letters over 'IXYZ'{other}"
+        )
+    return label
 
 
 def pauli_index(label: str) -> int:
     """Index of the coefficient of Pauli string ``label`` (e.g. ``"XZ"``)."""
-    if not isinstance(label, str) or not label or set(label) - set(_LETTERS) or set(label) == {"I"}:
-        raise DataError(
-            f"Pauli label {label!r} is not allowed: a non-empty string over 'IXYZ' other than all 'I'"
-        )
+    _check_label(label, identity_ok=False)
     k = 0
     for ch in label:
         k = 4 * k + _LETTERS.index(ch)
@@ -88,8 +104,7 @@ def pauli_index(label: str) -> int:
 
 def pauli_matrix(label: str) -> np.ndarray:
     """The (d, d) complex128 matrix of Pauli string ``label`` (identity allowed)."""
-    if not isinstance(label, str) or not label or set(label) - set(_LETTERS):
-        raise DataError(f"Pauli label {label!r} is not allowed: a non-empty string over 'IXYZ'")
+    _check_label(label, identity_ok=True)
     out = np.ones((1, 1), dtype=np.complex128)
     for ch in label:
         out = np.kron(out, PAULI[_LETTERS.index(ch)])
@@ -238,29 +253,97 @@ def n_qubits_of(d: int, name: str) -> int:
     return n
 
 
+_D_MAX = 2**MAX_QUBITS
+
+
+def _finite_matrices(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.size == 0:
+        raise StateError(f"{name} has shape {arr.shape}: it holds no matrix")
+    if arr.shape[-1] > _D_MAX:
+        raise StateError(f"{name} is {arr.shape[-1]}×{arr.shape[-1]}: at most {_D_MAX}×{_D_MAX} ({MAX_QUBITS} qubits)")
+    check_range(arr, name, StateError, what="entries")
+    return arr
+
+
 def as_matrices(x: Any, name: str = "state") -> tuple[np.ndarray, bool]:
     """Convert a Qobj (operator or ket), a list of Qobj, a (d,) ket, or a
-    (..., d, d) array to complex128 (..., d, d); returns (array, single)."""
+    (..., d, d) array to complex128 (..., d, d); returns (array, single).
+
+    Entries must be finite with magnitude ≤ 1e60 and d ≤ 1024; anything
+    else (None, strings, ragged nests, bras, super-operators) is a
+    :class:`~tomography.errors.StateError` naming ``name``.
+    """
     if isinstance(x, qutip.Qobj):
         if x.isket:
-            v = x.full()[:, 0]
+            if x.shape[0] > _D_MAX:
+                raise StateError(f"{name} is a ket of dimension {x.shape[0]}: at most {_D_MAX} ({MAX_QUBITS} qubits)")
+            v = _finite_matrices(np.asarray(x.full()[:, 0], dtype=np.complex128)[None, :], name)[0]
             return np.outer(v, v.conj()), True
-        if not x.isoper:
-            raise StateError(f"{name} must be a density matrix or a ket, got a qutip {x.type}")
-        return np.asarray(x.full(), dtype=np.complex128), True
-    if isinstance(x, (list, tuple)) and x and all(isinstance(q, qutip.Qobj) for q in x):
-        return np.stack([as_matrices(q, name)[0] for q in x]), False
-    try:
-        arr = np.asarray(x, dtype=np.complex128)
-    except (TypeError, ValueError):
-        raise StateError(f"{name} must be a qutip.Qobj or a numeric array, got {type(x).__name__}") from None
+        if not x.isoper or x.shape[0] != x.shape[1]:
+            raise StateError(f"{name} must be a density matrix or a ket, got a qutip {x.type} of shape {x.shape}")
+        if x.shape[0] > _D_MAX:
+            raise StateError(f"{name} is {x.shape[0]}×{x.shape[0]}: at most {_D_MAX}×{_D_MAX} ({MAX_QUBITS} qubits)")
+        return _finite_matrices(np.array(x.full(), dtype=np.complex128), name), True
+    if isinstance(x, (list, tuple)) and x and any(isinstance(q, qutip.Qobj) for q in x):
+        if not all(isinstance(q, qutip.Qobj) for q in x):
+            raise StateError(f"{name} = {show(x)} is not allowed: a list must hold only qutip.Qobj states")
+        mats = [as_matrices(q, f"{name}[{k}]")[0] for k, q in enumerate(x)]
+        shapes = sorted({m.shape for m in mats})
+        if len(shapes) > 1:
+            raise StateError(f"{name} holds states of shapes {shapes}: all must have the same dimension")
+        return np.stack(mats), False
+    arr = numeric_array(x, name, StateError, complex_ok=True)
     if arr.ndim == 1 and arr.size >= 2:
+        if arr.size > _D_MAX:
+            raise StateError(f"{name} is a ket of dimension {arr.size}: at most {_D_MAX} ({MAX_QUBITS} qubits)")
+        _finite_matrices(arr[None, :], name)
         return np.outer(arr, arr.conj()), True
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise StateError(f"{name} has shape {arr.shape}: a (d, d) matrix, a (..., d, d) batch or a (d,) ket is required")
-    if not np.all(np.isfinite(arr)):
-        raise StateError(f"{name} contains NaN or infinite entries")
-    return arr, arr.ndim == 2
+    return _finite_matrices(arr, name), arr.ndim == 2
+
+
+def check_states(
+    x: Any,
+    name: str = "state",
+    *,
+    atol: float = STATE_ATOL,
+    positive: bool = True,
+    unit_trace: bool = True,
+) -> tuple[np.ndarray, bool]:
+    """The one validator of matrices handed in as states (never repairs them).
+
+    ``x`` is converted by :func:`as_matrices`; then every matrix must be
+    Hermitian within ``atol`` (within ``atol``·max(1, max|entry|) when
+    ``unit_trace`` is False: a deviation or any Hermitian operator), have
+    unit trace within ``atol`` (when ``unit_trace``) and, when ``positive``,
+    smallest eigenvalue ≥ −``atol``.  Violations raise
+    :class:`~tomography.errors.StateError` naming ``name``.
+
+    Returns
+    -------
+    (the Hermitian part (a + a†)/2 as complex128 (..., d, d), single)
+    """
+    a, single = as_matrices(x, name)
+    herm = np.abs(a - np.swapaxes(a, -1, -2).conj()).max(axis=(-1, -2))
+    scale = 1.0 if unit_trace else max(1.0, float(np.abs(a).max()))
+    if np.any(herm > atol * scale):
+        raise StateError(
+            f"{name} is not Hermitian: max|ρ − ρ†| = {herm.max():.3g}, allowed ≤ {atol * scale:g}"
+        )
+    if unit_trace:
+        tr = np.trace(a, axis1=-2, axis2=-1).real
+        if np.any(np.abs(tr - 1) > atol):
+            bad = tr.reshape(-1)[np.argmax(np.abs(tr - 1).reshape(-1))]
+            raise StateError(f"{name} does not have unit trace: Tr = {bad:.6g}, allowed |Tr − 1| ≤ {atol:g}")
+    a = (a + np.swapaxes(a, -1, -2).conj()) / 2
+    if positive:
+        low = np.linalg.eigvalsh(a)[..., 0]
+        if np.any(low < -atol):
+            raise StateError(
+                f"{name} is not positive semidefinite: smallest eigenvalue {low.min():.3g}, allowed ≥ {-atol:g}"
+            )
+    return a, single
 
 
 def to_qobj(mat: np.ndarray) -> qutip.Qobj:
@@ -278,13 +361,15 @@ def pauli_coefficients(state: Any) -> np.ndarray:
     Parameters
     ----------
     state : qutip.Qobj, list of Qobj, or array (d, d) / (..., d, d) / ket (d,)
-        Any Hermitian matrix (trace and positivity are not checked).
+        Any Hermitian matrix (trace and positivity are not checked);
+        a non-Hermitian one is a :class:`~tomography.errors.StateError`
+        (its anti-Hermitian part has no real Pauli coefficients).
 
     Returns
     -------
     ndarray, float64, shape (..., 4**n − 1), in :func:`pauli_labels` order.
     """
-    arr, _ = as_matrices(state)
+    arr, _ = check_states(state, "state", positive=False, unit_trace=False)
     n = n_qubits_of(arr.shape[-1], "state")
     return matrix_to_coefficients(arr, n)
 
@@ -302,18 +387,30 @@ def state_from_coefficients(coefficients: Any, n_qubits: int | None = None) -> q
     Returns
     -------
     qutip.Qobj for one vector (dims [[2]*n, [2]*n]); a complex128
-    (..., d, d) array for a batch.
+    (..., d, d) array for a batch.  Hermitian with unit trace (not
+    necessarily positive); coefficients so large that the unit trace is
+    lost to round-off (|Tr ρ − 1| > 1e-8; a state has |c_P| ≤ 1) are a
+    :class:`~tomography.errors.DataError`.
     """
-    c = np.asarray(coefficients, dtype=np.float64)
+    c = numeric_array(coefficients, "coefficients")
     m = c.shape[-1] if c.ndim else 0
     n = int(round(np.log(m + 1) / np.log(4))) if m > 0 else 0
     if m == 0 or 4**n - 1 != m or not 1 <= n <= MAX_QUBITS:
         raise DataError(f"coefficients have length {m}: 4**n − 1 (3, 15, 63, ...) is required")
     if n_qubits is not None and _check_n(n_qubits) != n:
         raise DataError(f"coefficients have length {m}, which is {n} qubits, not n_qubits = {n_qubits}")
-    if not np.all(np.isfinite(c)):
-        raise DataError("coefficients contain NaN or infinite entries")
+    if c.size == 0:
+        raise DataError(f"coefficients have shape {c.shape}: they hold no coefficient vector")
+    require_memory(c.size // m * 4**n * 16 * 3, f"state_from_coefficients of {c.size // m} vector(s)")
+    check_range(c, "coefficients")
     mat = coefficients_to_matrix(c, n)
+    tr = np.trace(mat, axis1=-2, axis2=-1).real
+    if not np.all(np.abs(tr - 1) <= STATE_ATOL):
+        worst = tr.reshape(-1)[np.argmax(np.abs(tr - 1).reshape(-1))]
+        raise DataError(
+            f"coefficients up to |c| = {np.abs(c).max():.3g} are not allowed: a state has |c_P| ≤ 1, and at this "
+            f"size ρ = (I + Σ c_P P)/d loses its unit trace to round-off (Tr = {worst:.6g})"
+        )
     return to_qobj(mat) if c.ndim == 1 else mat
 
 
@@ -321,9 +418,30 @@ def project_simplex(v: np.ndarray) -> np.ndarray:
     """Euclidean projection of each row of v (..., k) onto the probability simplex.
 
     Sort-based algorithm (Held, Wolfe & Crowder 1974; Duchi et al. 2008):
-    x = max(v − θ, 0) with the unique θ making Σ x = 1.
+    x = max(v − θ, 0) with the unique θ making Σ x = 1.  The projection
+    commutes with shifts v → v + t, so rows whose result misses Σ x = 1
+    (entries beyond ~1e15, where 1 is below their round-off) are redone
+    after subtracting their maximum, which makes the first candidate exact.
+    ``v`` must be finite with |v| ≤ 1e60 (else a DataError).
     """
-    v = np.asarray(v, dtype=np.float64)
+    v = numeric_array(v, "v")
+    if v.ndim < 1 or v.shape[-1] < 1:
+        raise DataError(f"v has shape {v.shape}: (..., k) with k ≥ 1 is required")
+    check_range(v, "v")
+    return _project_simplex(v)
+
+
+def _project_simplex(v: np.ndarray) -> np.ndarray:
+    """:func:`project_simplex` without input checks (the estimators' inner loop)."""
+    x = _simplex(v)
+    miss = ~(np.abs(x.sum(axis=-1) - 1.0) <= 1e-9)
+    if np.any(miss):
+        w = v[miss]
+        x[miss] = _simplex(w - w.max(axis=-1, keepdims=True))
+    return x
+
+
+def _simplex(v: np.ndarray) -> np.ndarray:
     u = -np.sort(-v, axis=-1)
     css = np.cumsum(u, axis=-1) - 1.0
     k = np.arange(1, v.shape[-1] + 1)
@@ -337,7 +455,7 @@ def _project_matrices(m: np.ndarray) -> np.ndarray:
     """Closest density matrices in Frobenius norm to Hermitian (..., d, d)."""
     h = (m + np.swapaxes(m, -1, -2).conj()) / 2
     lam, vec = np.linalg.eigh(h)
-    p = project_simplex(lam)
+    p = _project_simplex(lam)
     return (vec * p[..., None, :]) @ np.swapaxes(vec, -1, -2).conj()
 
 

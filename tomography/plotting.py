@@ -14,10 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from tomography.errors import DataError
-from tomography.pauli import as_matrices, n_qubits_of
+from tomography._checks import VALUE_MAX, show
+from tomography.errors import DataError, StateError
+from tomography.pauli import check_states, n_qubits_of
 
 __all__ = ["plot_density_matrix"]
+
+#: Smallest common scale drawn (matplotlib cannot draw a narrower axis range).
+_ZLIM_MIN = 1e-6
 
 
 def _basis_labels(n: int) -> list[str]:
@@ -74,16 +78,18 @@ def plot_density_matrix(
     Parameters
     ----------
     state : qutip.Qobj, ket or (d, d) array
-        The estimate.
+        The estimate: Hermitian with unit trace (a linear estimate need not
+        be positive), else a :class:`~tomography.errors.StateError`.
     ideal : same kinds, optional
-        The target state, drawn in a second row with the same scale.
+        The target state (a density matrix), drawn in a second row with the
+        same scale.
     kind : "bars" (3-D bars, colour = value) or "hinton" (square area ∝
         |value|, white positive, black negative)
     title : str, optional
         Figure title.
-    labels : sequence of d str, optional
+    labels : list or tuple of d str, optional
         Basis labels (default ``|00⟩, |01⟩, ...``; omitted when d > 8).
-    zlim : float, optional
+    zlim : float in [1e-6, 1e60], optional
         Common scale (default the largest |element| over all panels).
 
     Returns
@@ -93,29 +99,35 @@ def plot_density_matrix(
     """
     from matplotlib.figure import Figure
 
-    if kind not in ("bars", "hinton"):
-        raise DataError(f"kind = {kind!r} is not allowed: 'bars' or 'hinton'")
+    if not isinstance(kind, str) or kind not in ("bars", "hinton"):
+        raise DataError(f"kind = {show(kind)} is not allowed: 'bars' or 'hinton'")
+    if title is not None and not isinstance(title, str):
+        raise DataError(f"title = {show(title)} is not allowed: a string or None is required")
     mats = []
     for name, x in (("state", state), ("ideal", ideal)):
-        if x is None:
+        if x is None and name == "ideal":
             continue
-        a, single = as_matrices(x, name)
+        a, single = check_states(x, name, positive=(name == "ideal"))
         if not single:
-            raise DataError(f"{name} has shape {a.shape}: one (d, d) density matrix is required")
+            raise StateError(f"{name} has shape {a.shape}: one (d, d) density matrix is required")
         mats.append((name, a))
     d = mats[0][1].shape[0]
     n = n_qubits_of(d, "state")
     if len(mats) == 2 and mats[1][1].shape[0] != d:
-        raise DataError(f"ideal is {mats[1][1].shape[0]}-dimensional, state is {d}-dimensional: they must match")
+        raise StateError(f"ideal is {mats[1][1].shape[0]}-dimensional, state is {d}-dimensional: they must match")
     if labels is None:
         labels = _basis_labels(n)
+    elif not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) for x in labels):
+        raise DataError(f"labels = {show(labels)} is not allowed: a list or tuple of {d} strings is required")
     elif len(labels) != d:
         raise DataError(f"labels has {len(labels)} entries: {d} (one per basis state) are required")
     if zlim is None:
         zlim = max(max(np.abs(a.real).max(), np.abs(a.imag).max()) for _, a in mats)
         zlim = float(zlim) if zlim > 0 else 1.0
-    elif not (np.isfinite(zlim) and zlim > 0):
-        raise DataError(f"zlim = {zlim!r} is not allowed: a finite number > 0")
+    elif (isinstance(zlim, (bool, np.bool_)) or not isinstance(zlim, (int, float, np.integer, np.floating))
+          or not _ZLIM_MIN <= zlim <= VALUE_MAX):
+        raise DataError(f"zlim = {show(zlim)} is not allowed: a number from {_ZLIM_MIN:g} to {VALUE_MAX:g}")
+    zlim = max(float(zlim), _ZLIM_MIN)
     rows = len(mats)
     fig = Figure(figsize=(8, 3.8 * rows), layout="constrained")
     draw = _bars if kind == "bars" else _hinton

@@ -23,6 +23,7 @@ import numpy as np
 import qutip
 
 from tomography._blas import single_threaded, single_threaded_blas
+from tomography._checks import MEMORY_MAX, check_int, fmt_bytes, make_rng, show
 from tomography.errors import DataError
 from tomography.estimators import (
     _FUNCS,
@@ -30,6 +31,7 @@ from tomography.estimators import (
     Estimate,
     _check_method,
     _check_model,
+    _check_options,
     _linear_solution,
     _mle_core,
     _normal,
@@ -37,7 +39,7 @@ from tomography.estimators import (
     _Projector,
     _require_complete,
 )
-from tomography.model import MeasurementModel, _as_sigma, _rng
+from tomography.model import MeasurementModel, _as_sigma
 from tomography.pauli import (
     coefficients_to_matrix,
     element_variances,
@@ -47,7 +49,12 @@ from tomography.pauli import (
     to_qobj,
 )
 
-__all__ = ["StandardErrors", "FunctionSummary", "BootstrapResult", "fisher_standard_errors", "bootstrap"]
+__all__ = ["StandardErrors", "FunctionSummary", "BootstrapResult", "fisher_standard_errors", "bootstrap",
+           "BOOTSTRAP_MAX_RESAMPLES"]
+
+#: Largest n_resamples of :func:`bootstrap`; the arrays of one call must
+#: also fit in 2 GiB (:data:`tomography._checks.MEMORY_MAX`).
+BOOTSTRAP_MAX_RESAMPLES = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +83,7 @@ class StandardErrors:
     def __getitem__(self, label: str) -> float:
         """Standard error of c_P for Pauli string ``label``."""
         if not isinstance(label, str) or len(label) != self.n_qubits:
-            raise DataError(f"label {label!r} is not allowed: a Pauli string of {self.n_qubits} letters")
+            raise DataError(f"label {show(label)} is not allowed: a Pauli string of {self.n_qubits} letters")
         return float(self.coefficients[pauli_index(label)])
 
     def as_dict(self) -> dict[str, float]:
@@ -165,14 +172,52 @@ def fisher_standard_errors(
     StandardErrors
     """
     model = _check_model(model)
-    if method not in ("wls", "linear"):
-        raise DataError(f"method = {method!r} is not allowed: Fisher standard errors exist for 'wls' and 'linear'")
+    if not isinstance(method, str) or method not in ("wls", "linear"):
+        raise DataError(f"method = {show(method)} is not allowed: Fisher standard errors exist for 'wls' and 'linear'")
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Fisher standard errors")
-    _, cov = _linear_solution(model, np.zeros(model.n_lines), s, weighted=(method == "wls"))
-    se = np.sqrt(np.clip(cov if cov.ndim == 1 else np.diag(cov), 0, None))
-    re, im = _element_se(cov, model.n_qubits)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, cov = _linear_solution(model, np.zeros(model.n_lines), s, weighted=(method == "wls"))
+        se = np.sqrt(np.clip(cov if cov.ndim == 1 else np.diag(cov), 0, None))
+        re, im = _element_se(cov, model.n_qubits)
+    if not all(np.all(np.isfinite(x)) for x in (se, re, im)):
+        raise DataError(
+            f"sigma: the Fisher standard errors leave the float64 range for these noise levels "
+            f"(σ from {float(s.min()):.3g} to {float(s.max()):.3g})"
+        )
     return StandardErrors(se, re, im, f"fisher-{method}")
+
+
+def _resample_bytes(model: MeasurementModel) -> int:
+    """Peak bytes per bootstrap resample: data, coefficients, states and their temporaries."""
+    return 8 * (2 * model.n_lines + 4 * model.n_coefficients) + 16 * 6 * model.dim**2
+
+
+def _check_functions(functions: Any) -> dict:
+    if functions is None:
+        return {}
+    if not isinstance(functions, Mapping):
+        raise DataError(
+            f"functions = {show(functions)} is not allowed: a mapping name → f(qutip.Qobj) -> float is required"
+        )
+    for name, f in functions.items():
+        if not isinstance(name, str):
+            raise DataError(f"functions key {show(name)} is not allowed: names must be strings")
+        if not callable(f):
+            raise DataError(f"functions[{show(name)}] is not callable: a function of a qutip.Qobj state is required")
+    return dict(functions)
+
+
+def _value(f: Callable, state: qutip.Qobj, name: str) -> float:
+    """f(state) as a finite float, else a DataError naming the function."""
+    v = f(state)
+    try:
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(f"functions[{show(name)}] returned {show(v)}: a real number is required") from None
+    if not np.isfinite(x):
+        raise DataError(f"functions[{show(name)}] returned {x!r}: a finite number is required")
+    return x
 
 
 def bootstrap(
@@ -200,15 +245,23 @@ def bootstrap(
     model : MeasurementModel
     amplitudes : array (n_lines,)
     sigma : float or array (n_lines,), > 0
-    seed : int or numpy.random.Generator
-        Source of every draw (same seed → same result).
+    seed : int ≥ 0, sequence of ints ≥ 0, numpy SeedSequence or Generator
+        Source of every draw (same seed → same result; an int gives
+        ``numpy.random.default_rng(seed)``, and ``[seed, r]`` derives an
+        independent stream per repetition r).
     method : one of ``"linear"``, ``"wls"``, ``"pls"``, ``"mle"``
-    n_resamples : int ≥ 2
+    n_resamples : int, 2 to :data:`BOOTSTRAP_MAX_RESAMPLES` (1,000,000)
+        The resampled data, coefficients and states are held at once, so
+        they must also fit in 2 GiB (about 3 KiB per resample for two
+        qubits, 0.7 MiB for six); a larger request is refused up front
+        with the memory it would need.
     functions : mapping name → f(qutip.Qobj) -> float, optional
         Scalar functions of the state (fidelity to a target, ergotropy...),
-        evaluated on ρ̂ and on every resample.
+        evaluated on ρ̂ and on every resample; they must return finite
+        real numbers.
     allow_incomplete : bool
-    **options : passed to the estimator (``tol``, ``max_iterations`` for MLE)
+    **options : passed to the estimator (``tol``, ``max_iterations``,
+        ``initial`` for MLE; any other is a DataError)
 
     Returns
     -------
@@ -216,18 +269,24 @@ def bootstrap(
     """
     model = _check_model(model)
     method = _check_method(method)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
-        raise DataError(f"n_resamples = {n_resamples!r} is not allowed: an integer ≥ 2 is required")
-    functions = dict(functions or {})
-    for name, f in functions.items():
-        if not callable(f):
-            raise DataError(f"functions[{name!r}] is not callable: a function of a qutip.Qobj state is required")
+    _check_options(method, options, "bootstrap", exclude=("allow_incomplete",))
+    if isinstance(n_resamples, (int, np.integer)) and not isinstance(n_resamples, (bool, np.bool_)) \
+            and n_resamples > 1:
+        need = int(n_resamples) * _resample_bytes(model)
+        if n_resamples > BOOTSTRAP_MAX_RESAMPLES or need > MEMORY_MAX:
+            raise DataError(
+                f"n_resamples = {show(n_resamples)} is not allowed: it would run the {method!r} estimator "
+                f"{int(n_resamples):,} times and hold {fmt_bytes(need)} of resamples for model {show(model.name)}; "
+                f"at most {BOOTSTRAP_MAX_RESAMPLES:,} resamples and {fmt_bytes(MEMORY_MAX)} are allowed"
+            )
+    n_resamples = check_int(n_resamples, "n_resamples", 2, BOOTSTRAP_MAX_RESAMPLES)
+    functions = _check_functions(functions)
     with single_threaded_blas():
-        rng = _rng(seed, "bootstrap")
+        rng = make_rng(seed, "bootstrap")
         s = _as_sigma(sigma, model.n_lines)
         est = _FUNCS[method](model, amplitudes, s, allow_incomplete=allow_incomplete, **options)
         n = model.n_qubits
-        centre = model.apply(est.coefficients)  # b subtracted: data are y = a − b
+        centre = model._apply(est.coefficients)  # b subtracted: data are y = a − b
         ys = centre + s * rng.standard_normal((int(n_resamples), model.n_lines))
         if method in ("linear", "wls", "pls"):
             cs, _ = _linear_solution(model, ys, s, weighted=(method != "linear"))
@@ -252,8 +311,8 @@ def bootstrap(
         )
         summaries = {}
         for name, f in functions.items():
-            value = float(f(est.state))
-            samples = np.array([float(f(to_qobj(r))) for r in rhos])
+            value = _value(f, est.state, name)
+            samples = np.array([_value(f, to_qobj(r), name) for r in rhos])
             mean = float(samples.mean())
             summaries[name] = FunctionSummary(value, mean, float(samples.std(ddof=1)), mean - value, samples)
     return BootstrapResult(est, se, cs, summaries, int(n_resamples))
