@@ -9,7 +9,9 @@ remainder is ≤ 1/17! ≈ 2.8e-15 relative; matrices are grouped by their
 scaling power so that none is over-scaled (a 1 s delay next to 1 µs pulse
 steps costs its own squarings only).  Accuracy against ``scipy.linalg.expm``:
 ≲ 1e-14 relative on random stacks (tested).  No validation, no imports
-from the rest of pulses.
+from the rest of pulses: a matrix with a non-finite entry gives NaN (the
+caller checks), and any finite norm is scaled without overflow (up to 2^1024
+needs two divisions by powers of two).
 """
 
 from __future__ import annotations
@@ -30,16 +32,25 @@ def expm_batch(a: np.ndarray) -> np.ndarray:
     out = np.empty_like(a)
     if a.size == 0:
         return out
+    # 1-norms: inf or nan for a matrix with a non-finite entry, whose result is NaN
     norms = np.abs(a).sum(axis=-2).max(axis=-1)
-    powers = np.where(norms > 1, np.ceil(np.log2(np.maximum(norms, 1.0))), 0).astype(int)
-    for s in np.unique(powers):
-        idx = np.flatnonzero(powers == s)
-        out[idx] = _expm_scaled(a[idx], int(s))
+    finite = np.isfinite(norms)
+    out[~finite] = np.nan
+    safe = np.where(finite, np.maximum(norms, 1.0), 1.0)
+    powers = np.where(finite & (norms > 1), np.ceil(np.log2(safe)), 0).astype(int)
+    for s in np.unique(powers[finite]):
+        idx = np.flatnonzero(finite & (powers == s))
+        if s < 64:
+            out[idx] = _expm_scaled(a[idx], int(s))
+        else:  # a huge norm may overflow: inf/nan, checked by the caller
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[idx] = _expm_scaled(a[idx], int(s))
     return out
 
 
 def _expm_scaled(a: np.ndarray, s: int) -> np.ndarray:
-    a = a / 2.0**s
+    half = s // 2  # 2.0**s overflows a float from s = 1024: divide twice
+    a = a / 2.0**half / 2.0 ** (s - half)
     n = a.shape[-1]
     diag = np.arange(n)
     a2 = a @ a

@@ -22,7 +22,6 @@ Conventions (DESIGN.md §3)
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from pulses import _validate as V
 from pulses.errors import DataError
 
 __all__ = ["FID", "stack_fids"]
@@ -42,53 +42,67 @@ _NUCLEUS = re.compile(r"^[0-9]{1,3}[A-Z][a-z]?$")
 
 def _positive(owner: str, name: str, value: Any) -> float:
     """``value`` as a finite float > 0, or a DataError naming the field."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{owner}.{name} = {value!r} is not allowed: it must be a finite number > 0") from None
-    if not (math.isfinite(v) and v > 0):
-        raise DataError(f"{owner}.{name} = {value!r} is not allowed: it must be a finite number > 0")
-    return v
+    return V.number(value, f"{owner}.{name}", DataError, minimum=0.0, strict=True)
 
 
 def _finite(owner: str, name: str, value: Any) -> float:
     """``value`` as a finite float, or a DataError naming the field."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{owner}.{name} = {value!r} is not allowed: it must be a finite number") from None
-    if not math.isfinite(v):
-        raise DataError(f"{owner}.{name} = {value!r} is not allowed: it must be a finite number")
-    return v
+    return V.number(value, f"{owner}.{name}", DataError)
 
 
 def _nucleus(owner: str, value: Any) -> str:
     if not isinstance(value, str) or not _NUCLEUS.match(value):
         raise DataError(
-            f"{owner}.nucleus = {value!r} is not allowed: give a mass number and an element symbol, e.g. '1H', '13C'"
+            f"{owner}.nucleus = {V.show(value)} is not allowed: give a mass number and an element symbol, "
+            "e.g. '1H', '13C'"
         )
     return value
 
 
+#: Deepest nesting of dicts and lists accepted in metadata.
+_MAX_METADATA_DEPTH = 64
+
+
 def _json_dict(owner: str, value: Any) -> dict:
-    """A shallow copy of ``value`` after checking it is a JSON-serialisable dict."""
+    """A shallow copy of ``value`` after checking it is a JSON-serialisable
+    dict: str keys, finite numbers, strings, bools, None, lists and dicts,
+    nested at most 64 deep."""
     if not isinstance(value, dict):
         raise DataError(f"{owner}.metadata must be a dict, got {type(value).__name__}")
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{owner}.metadata must be JSON-serialisable (str keys, plain numbers, lists, dicts): {exc}"
-        ) from None
+
+    def walk(x: Any, depth: int, path: str) -> None:
+        if depth > _MAX_METADATA_DEPTH:
+            raise DataError(
+                f"{owner}.metadata must be JSON-serialisable: it is nested deeper than {_MAX_METADATA_DEPTH}"
+            )
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if not isinstance(k, str):
+                    raise DataError(
+                        f"{owner}.metadata must be JSON-serialisable: key {V.show(k)} at {path or 'top level'} "
+                        "is not a string"
+                    )
+                walk(v, depth + 1, f"{path}[{k!r}]"[:80])
+        elif isinstance(x, (list, tuple)):
+            for i, v in enumerate(x):
+                walk(v, depth + 1, f"{path}[{i}]"[:80])
+        elif isinstance(x, str):
+            V.string(x, f"{owner}.metadata{path}", DataError)
+        elif isinstance(x, float) and not math.isfinite(x):
+            raise DataError(f"{owner}.metadata must be JSON-serialisable: {path} = {x!r} is not a finite number")
+        elif not (x is None or isinstance(x, (bool, int, float))):
+            raise DataError(
+                f"{owner}.metadata must be JSON-serialisable (str keys, plain numbers, lists, dicts): "
+                f"{path} = {V.show(x)} is a {type(x).__name__}"
+            )
+
+    walk(value, 0, "")
     return dict(value)
 
 
 def _complex_data(owner: str, data: Any, name: str = "data") -> np.ndarray:
     """A read-only complex128 copy of 1-D (n,) or 2-D (m, n) finite data."""
-    try:
-        arr = np.array(data, dtype=np.complex128, copy=True)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{owner}.{name} cannot be read as a complex array: {exc}") from None
+    arr = V.complex_array(data, f"{owner}.{name}", DataError, "a 1-D or 2-D array of numbers")
     if arr.ndim not in (1, 2) or arr.size == 0:
         raise DataError(
             f"{owner}.{name} has shape {arr.shape}: a non-empty 1-D array (n,) or a 2-D series (m, n) is required"
@@ -98,6 +112,15 @@ def _complex_data(owner: str, data: Any, name: str = "data") -> np.ndarray:
         raise DataError(f"{owner}.{name} has a NaN or infinite value at index {tuple(int(i) for i in bad)}")
     arr.setflags(write=False)
     return arr
+
+
+def _frequencies(owner: str, sfo: float, bf: float) -> None:
+    """Refuse a carrier and base frequency whose carrier_ppm overflows."""
+    if not math.isfinite((sfo - bf) / bf * 1e6):
+        raise DataError(
+            f"{owner}.sfo_mhz = {sfo!r} and bf_mhz = {bf!r} are not allowed: the carrier's shift "
+            "(sfo − bf) / bf · 1e6 ppm overflows"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +135,8 @@ class FID:
         and copied to complex128.  Units are the signal's (arbitrary; the
         simulator's are those of Tr[ρ Σ I⁺]).
     dwell_s : float
-        Sampling interval (s), > 0.  Spectral width = 1 / dwell_s.
+        Sampling interval (s), > 0, with 1 / dwell_s and n_points · dwell_s
+        finite.  Spectral width = 1 / dwell_s.
     sfo_mhz : float
         Carrier (spectrometer) frequency of the channel (MHz), > 0; Bruker
         SFO1.  The Hz axis of a spectrum is relative to it.
@@ -127,8 +151,9 @@ class FID:
     receiver_phase_deg : float
         Receiver phase (degrees) already applied to ``data``; provenance only.
     metadata : dict
-        Free-form, JSON-serialisable provenance (sequence name, seed, ...).
-        Stored as a shallow copy.
+        Free-form, JSON-serialisable provenance (sequence name, seed, ...):
+        str keys, finite numbers, strings, bools, None, lists and dicts,
+        nested at most 64 deep.  Stored as a shallow copy.
 
     Derived: :attr:`n_points`, :attr:`spectral_width_hz`, :attr:`time_s`,
     :attr:`carrier_ppm`, :attr:`is_2d`, :attr:`n_rows`.
@@ -149,13 +174,21 @@ class FID:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "data", _complex_data("FID", self.data))
-        set_(self, "dwell_s", _positive("FID", "dwell_s", self.dwell_s))
+        dwell = _positive("FID", "dwell_s", self.dwell_s)
+        if not math.isfinite(1.0 / dwell) or not math.isfinite(self.data.shape[-1] * dwell):
+            raise DataError(
+                f"FID.dwell_s = {dwell!r} is not allowed: the spectral width 1/dwell_s and the acquisition "
+                f"time ({self.data.shape[-1]} points × dwell_s) must be finite"
+            )
+        set_(self, "dwell_s", dwell)
         set_(self, "sfo_mhz", _positive("FID", "sfo_mhz", self.sfo_mhz))
         bf = self.sfo_mhz if self.bf_mhz is None else _positive("FID", "bf_mhz", self.bf_mhz)
         set_(self, "bf_mhz", bf)
+        _frequencies("FID", self.sfo_mhz, bf)
         set_(self, "nucleus", _nucleus("FID", self.nucleus))
         if not isinstance(self.channel, str):
-            raise DataError(f"FID.channel = {self.channel!r} is not allowed: it must be a string")
+            raise DataError(f"FID.channel = {V.show(self.channel)} is not allowed: it must be a string")
+        V.string(self.channel, "FID.channel", DataError)
         if self.channel == "":
             set_(self, "channel", self.nucleus)
         set_(self, "receiver_phase_deg", _finite("FID", "receiver_phase_deg", self.receiver_phase_deg))
@@ -204,9 +237,10 @@ class FID:
         """Row ``i`` of a 2-D series as a 1-D FID (same parameters)."""
         if not self.is_2d:
             raise DataError("FID.row: this FID is 1-D; rows exist only for a (m, n) series")
-        if not (-self.n_rows <= int(i) < self.n_rows):
+        i = V.integer(i, "FID.row: i", DataError)
+        if not (-self.n_rows <= i < self.n_rows):
             raise DataError(f"FID.row: index {i} is out of range for a series of {self.n_rows} rows")
-        return self.with_data(self.data[int(i)])
+        return self.with_data(self.data[i])
 
     def with_data(self, data: Any, **metadata_updates: Any) -> FID:
         """A copy with new ``data`` (same parameters); keyword arguments are
@@ -235,7 +269,7 @@ def stack_fids(fids: Sequence[FID]) -> FID:
     metadata is ``{"rows": [row metadata with "receiver_phase_deg" added]}``
     so that nothing is lost.
     """
-    fids = list(fids)
+    fids = list(V.items(fids, "stack_fids: fids", DataError, "FID objects"))
     if not fids:
         raise DataError("stack_fids: no FIDs were given")
     for i, f in enumerate(fids):

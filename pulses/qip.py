@@ -85,9 +85,10 @@ import numpy as np
 import qutip
 from qutip_qip.device import Processor
 
+from pulses import _validate as V
 from pulses.errors import SimulationError
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
-from pulses.simulate import gradient_mask
+from pulses.simulate import _check_state, _matrix, gradient_mask
 from pulses.spinsystem import HBAR, KB, SpinSystem
 
 __all__ = ["TIGHT", "ProcessorSchedule", "expm_processor", "run_processor", "safe_max_step", "to_processor"]
@@ -140,7 +141,12 @@ class ProcessorSchedule:
 
 def _check_system(system) -> None:
     if not isinstance(system, SpinSystem):
-        raise SimulationError(f"system must be a SpinSystem, got {type(system).__name__}")
+        raise SimulationError(f"system = {V.show(system)} is not allowed: give a SpinSystem")
+
+
+def _check_sequence(sequence) -> None:
+    if not isinstance(sequence, Sequence):
+        raise SimulationError(f"sequence = {V.show(sequence)} is not allowed: give a Sequence")
 
 
 def _relaxation_times(system: SpinSystem, relaxation: bool) -> tuple[tuple, tuple]:
@@ -237,12 +243,11 @@ def to_processor(
     schedule : ProcessorSchedule
     """
     _check_system(system)
-    if not isinstance(sequence, Sequence):
-        raise SimulationError(f"sequence must be a Sequence, got {type(sequence).__name__}")
+    _check_sequence(sequence)
     sequence.check(system.channels)
-    for name, v in (("rf_scale", rf_scale), ("offset_hz", offset_hz)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-            raise SimulationError(f"{name} = {v!r} is not allowed: give a finite real number")
+    rf_scale = V.number(rf_scale, "rf_scale", SimulationError)
+    offset_hz = V.number(offset_hz, "offset_hz", SimulationError)
+    relaxation = V.boolean(relaxation, "relaxation", SimulationError)
     t1s, t2s = _relaxation_times(system, relaxation)
 
     n, channels = system.n, system.channels
@@ -402,7 +407,9 @@ def run_processor(
     system, sequence, rf_scale, offset_hz, relaxation
         As for :func:`to_processor`.
     initial : "thermal" or (d, d) array / Qobj
-        ρ before the sequence (default ``system.thermal_state()``).
+        ρ before the sequence (default ``system.thermal_state()``); like
+        :class:`~pulses.simulate.Simulator`'s, it must be Hermitian, of
+        unit trace and positive within 1e-8.
     atol, rtol : float, optional
         ODE tolerances (qutip's defaults: 1e-8 and 1e-6); shortcuts for
         ``options["atol"]``/``options["rtol"]``.
@@ -423,22 +430,27 @@ def run_processor(
     ndarray (d, d) complex
     """
     _check_system(system)
-    if not isinstance(sequence, Sequence):
-        raise SimulationError(f"sequence must be a Sequence, got {type(sequence).__name__}")
-    if engine not in ("mesolve", "expm"):
-        raise SimulationError(f"engine = {engine!r} is not allowed: use 'mesolve' or 'expm'")
+    _check_sequence(sequence)
+    if not isinstance(engine, str) or engine not in ("mesolve", "expm"):
+        raise SimulationError(f"engine = {V.show(engine)} is not allowed: use 'mesolve' or 'expm'")
+    rf_scale = V.number(rf_scale, "rf_scale", SimulationError)
+    offset_hz = V.number(offset_hz, "offset_hz", SimulationError)
+    relaxation = V.boolean(relaxation, "relaxation", SimulationError)
+    atol = V.number(atol, "atol", SimulationError, minimum=0.0, strict=True, optional=True)
+    rtol = V.number(rtol, "rtol", SimulationError, minimum=0.0, strict=True, optional=True)
+    if options is not None:
+        options = V.mapping(options, "options", SimulationError, "mesolve options")
     sequence.check(system.channels)
     _relaxation_times(system, relaxation)  # refuse an unmappable model before any work
     d, n = system.dim, system.n
     dims = [[2] * n, [2] * n]
     if isinstance(initial, str):
         if initial != "thermal":
-            raise SimulationError(f"initial = {initial!r} is not allowed: use 'thermal' or a density matrix")
+            raise SimulationError(f"initial = {V.show(initial)} is not allowed: use 'thermal' or a density matrix")
         rho0 = system.thermal_state()
     else:
-        rho0 = initial.full() if isinstance(initial, qutip.Qobj) else np.asarray(initial, dtype=np.complex128)
-        if rho0.shape != (d, d):
-            raise SimulationError(f"initial has shape {rho0.shape}: expected ({d}, {d}) for {n} spins")
+        rho0 = _matrix(initial, d, n)
+        _check_state(rho0)
     opts = dict(options or {})
     if atol is not None:
         opts["atol"] = float(atol)

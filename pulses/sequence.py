@@ -5,9 +5,13 @@ Elements are frozen dataclasses — :class:`Pulse`, :class:`Delay`,
 :class:`Sequence` holds them in order with an optional phase cycle (a list
 of phase sets, one phase per pulse, each with a receiver phase).  A sequence
 knows its total duration and timeline, checks itself against a spin system's
-channels, and round-trips losslessly through a plain dict, JSON and TOML.
-Errors say which element and which field are wrong.  This module describes
-sequences; :mod:`pulses.simulate` runs them.
+channels, and round-trips losslessly through a plain dict, JSON and TOML
+(every value a constructor accepts survives all three).  Errors are
+``SequenceError`` and say which element and which field are wrong; an
+unknown field is an error that suggests the closest known one, and a
+``steps`` or ``points`` whose arrays would exceed
+:data:`pulses._validate.MAX_BYTES` is refused before anything is allocated.
+This module describes sequences; :mod:`pulses.simulate` runs them.
 
 RF convention (DESIGN.md §3): a pulse of nutation frequency ν1 (Hz) and
 phase φ acts as 2π ν1 a(t) (cos φ Ix + sin φ Iy) on the spins of its
@@ -19,42 +23,41 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
+from pulses import _validate as V
 from pulses.errors import SequenceError
+from pulses.spinsystem import MAX_SYSTEM_SPINS
 
 SHAPES = ("rect", "gaussian", "sinc")
 
+#: Bytes per envelope step (float64) and per acquired point (complex128):
+#: what a Pulse's ``steps`` and an Acquire's ``points`` ask to allocate,
+#: checked against :data:`pulses._validate.MAX_BYTES`.
+_STEP_BYTES, _POINT_BYTES = 8, 16
+
 
 def _num(where: str, name: str, value, *, minimum: float | None = None, strict: bool = False, optional=False):
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SequenceError(f"{where}: {name} = {value!r} is not allowed: give a finite real number")
-    v = float(value)
-    bad = not math.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum))
-    if bad:
-        rule = "finite" + ("" if minimum is None else f" and {'>' if strict else '≥'} {minimum:g}")
-        raise SequenceError(f"{where}: {name} = {v!r} is not allowed: it must be {rule}")
-    return v
+    return V.number(value, f"{where}: {name}", SequenceError, minimum=minimum, strict=strict, optional=optional)
 
 
 def _channels(where: str, value) -> tuple[str, ...] | None:
+    """None, one channel name, or a list of distinct non-empty names."""
     if value is None:
         return None
     if isinstance(value, str):
         value = (value,)
-    try:
-        ch = tuple(value)
-    except TypeError:
-        raise SequenceError(f"{where}: channels = {value!r} is not allowed: give channel names like '1H'") from None
+    ch = V.items(value, f"{where}: channels", SequenceError, "channel names like '1H'")
     if not ch or not all(isinstance(c, str) and c for c in ch):
-        raise SequenceError(f"{where}: channels = {value!r} is not allowed: give channel names like '1H'")
+        raise SequenceError(f"{where}: channels = {V.show(value)} is not allowed: give channel names like '1H'")
+    for c in ch:
+        V.string(c, f"{where}: channels", SequenceError)
     if len(set(ch)) != len(ch):
-        raise SequenceError(f"{where}: channels = {ch!r} is not allowed: a channel may appear only once")
+        raise SequenceError(f"{where}: channels = {V.show(ch)} is not allowed: a channel may appear only once")
     return ch
 
 
@@ -62,23 +65,40 @@ def envelope(shape, steps: int) -> np.ndarray:
     """Piecewise-constant envelope (peak |a| = 1) sampled at ``steps`` step
     centres.  Gaussian: exp(−x²/2) on x ∈ [−3, 3]; sinc: sin(πx)/(πx) on
     x ∈ [−3, 3] (three lobes each side); user samples are used as given
-    (normalised to peak 1; then ``steps`` is their number)."""
+    (normalised to peak 1; then ``steps`` is their number).  Named shapes
+    are computed in place, so the peak memory is about one array of
+    ``steps`` floats (two for the sinc)."""
     if isinstance(shape, str):
-        x = (np.arange(steps) + 0.5) / steps * 6.0 - 3.0
+        a = np.arange(steps, dtype=np.float64)
+        a += 0.5
+        a /= steps
+        a *= 6.0
+        a -= 3.0  # x, exactly as (arange + 0.5) / steps * 6 − 3
         if shape == "rect":
-            a = np.ones(steps)
+            a.fill(1.0)
         elif shape == "gaussian":
-            a = np.exp(-0.5 * x * x)
-        else:
-            a = np.sinc(x)
+            a *= a
+            a *= -0.5
+            np.exp(a, out=a)
+        else:  # np.sinc without its temporaries
+            zero = a == 0
+            a *= np.pi
+            y = np.sin(a)
+            y /= np.where(zero, 1.0, a) if zero.any() else a
+            y[zero] = 1.0
+            a = y
     else:
-        a = np.asarray(shape, dtype=np.float64)
-    return a / np.abs(a).max()
+        a = np.array(shape, dtype=np.float64)
+    a /= max(a.max(), -a.min())
+    return a
 
 
 def _check_label(where: str, value, field_name: str = "label") -> None:
-    if not isinstance(value, str):
-        raise SequenceError(f"{where}: {field_name} = {value!r} is not allowed: give a string")
+    V.string(value, f"{where}: {field_name}", SequenceError)
+
+
+def _who(kind: str, label: str) -> str:
+    return f"{kind}{' ' + V.show(label) if label else ''}"
 
 
 class Element:
@@ -109,21 +129,27 @@ class Pulse(Element):
     Give two of ``flip_deg``, ``duration_s`` and ``nutation_hz`` (the third
     follows; all three must agree to 1e-9), or only ``flip_deg`` with
     ``hard=True`` (an ideal instantaneous rotation: no free evolution and no
-    relaxation while it acts).
+    relaxation while it acts).  ``duration_s`` = 0 and ``nutation_hz`` = 0
+    (then the flip is 0) are allowed when the other two values determine the
+    third.
 
     Parameters
     ----------
     flip_deg, duration_s, nutation_hz : float
-        Flip angle (degrees), length (s), peak nutation frequency (Hz).
+        Flip angle (degrees), length (s, ≥ 0), peak nutation frequency (Hz,
+        ≥ 0); all three finite, including the one derived from the others.
     phase_deg : float
         RF phase φ: 0 = x, 90 = y.
     channels : tuple of str
         Channels (isotopes) the pulse acts on, e.g. ("1H",) or ("1H", "13C").
     shape : "rect" | "gaussian" | "sinc" | tuple of float
-        Amplitude envelope (user samples: real amplitudes, signs allowed).
+        Amplitude envelope (user samples: finite real amplitudes, signs
+        allowed, not all zero).
     steps : int
         Piecewise-constant steps of the envelope (default 1 for "rect", 64
-        for the other named shapes, the number of samples for user shapes).
+        for the other named shapes, the number of samples for user shapes);
+        its envelope (8 bytes a step) must fit in
+        :data:`pulses._validate.MAX_BYTES`.
     hard : bool
         Ideal rotation (delta pulse).
     label : str
@@ -142,34 +168,40 @@ class Pulse(Element):
 
     def __post_init__(self) -> None:
         _check_label("Pulse", self.label)
-        w = f"Pulse{' ' + repr(self.label) if self.label else ''}"
+        w = _who("Pulse", self.label)
         set_ = object.__setattr__
+        if self.channels is None:
+            raise SequenceError(f"{w}: channels = None is not allowed: give the channel names, e.g. ('1H',)")
         set_(self, "channels", _channels(w, self.channels))
         set_(self, "phase_deg", _num(w, "phase_deg", self.phase_deg))
-        if not isinstance(self.hard, bool):
-            raise SequenceError(f"{w}: hard = {self.hard!r} is not allowed: give true or false")
+        set_(self, "hard", V.boolean(self.hard, f"{w}: hard", SequenceError))
         if isinstance(self.shape, str):
             if self.shape not in SHAPES:
-                raise SequenceError(f"{w}: shape = {self.shape!r} is not allowed: use {', '.join(SHAPES)} or samples")
+                raise SequenceError(
+                    f"{w}: shape = {V.show(self.shape)} is not allowed: use {', '.join(SHAPES)} or samples"
+                )
             default_steps = 1 if self.shape == "rect" else 64
         else:
-            try:
-                samples = tuple(float(x) for x in self.shape)
-            except (TypeError, ValueError):
-                raise SequenceError(f"{w}: shape = {self.shape!r} is not allowed: give a name or real samples") from None
-            if not samples or not all(math.isfinite(x) for x in samples) or max(map(abs, samples)) == 0:
-                raise SequenceError(f"{w}: shape samples must be finite and not all zero")
+            if not isinstance(self.shape, (list, tuple, np.ndarray)):
+                raise SequenceError(
+                    f"{w}: shape = {V.show(self.shape)} is not allowed: give {', '.join(SHAPES)} or real samples"
+                )
+            samples = tuple(V.number_array(self.shape, f"{w}: shape", SequenceError, "real samples").tolist())
+            if max(map(abs, samples)) == 0:
+                raise SequenceError(f"{w}: shape = {V.show(self.shape)} is not allowed: the samples are all zero")
             set_(self, "shape", samples)
             default_steps = len(samples)
-        steps = default_steps if self.steps is None else self.steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise SequenceError(f"{w}: steps = {self.steps!r} is not allowed: give an integer ≥ 1")
+        if self.steps is None:
+            steps = default_steps
+        else:
+            steps = V.integer(self.steps, f"{w}: steps", SequenceError, minimum=1)
         if not isinstance(self.shape, str) and steps != len(self.shape):
             raise SequenceError(f"{w}: steps = {steps} does not match the {len(self.shape)} shape samples")
-        set_(self, "steps", int(steps))
+        V.check_size(steps * _STEP_BYTES, f"{w}: steps", steps, "its envelope", SequenceError)
+        set_(self, "steps", steps)
         flip = _num(w, "flip_deg", self.flip_deg, optional=True)
         dur = _num(w, "duration_s", self.duration_s, minimum=0.0, optional=True)
-        nu = _num(w, "nutation_hz", self.nutation_hz, minimum=0.0, strict=True, optional=True)
+        nu = _num(w, "nutation_hz", self.nutation_hz, minimum=0.0, optional=True)
         if self.hard:
             if flip is None:
                 raise SequenceError(f"{w}: flip_deg is missing: a hard pulse needs its flip angle")
@@ -181,36 +213,65 @@ class Pulse(Element):
             set_(self, "duration_s", None)
             set_(self, "nutation_hz", None)
             return
-        area = float(np.mean(envelope(self.shape, self.steps)))
         given = sum(x is not None for x in (flip, dur, nu))
         if given < 2:
             missing = [n for n, x in (("flip_deg", flip), ("duration_s", dur), ("nutation_hz", nu)) if x is None]
             raise SequenceError(
                 f"{w}: {', '.join(missing[:-1])} and {missing[-1]} are missing: give two of flip_deg, duration_s, nutation_hz"
             )
-        if area == 0 and (flip is None or nu is None):
-            raise SequenceError(f"{w}: the shape has zero area, so give flip_deg and nutation_hz is not enough")
+        area = float(np.mean(envelope(self.shape, self.steps)))
+        if area == 0 and (dur is None or nu is None):
+            raise SequenceError(
+                f"{w}: the shape has zero mean amplitude, so its flip angle is 0 whatever nutation_hz: "
+                "give duration_s and nutation_hz"
+            )
         if flip is not None and flip != 0 and np.sign(flip) != np.sign(area):
             raise SequenceError(
                 f"{w}: flip_deg = {flip!r} does not have the sign of the shape's mean amplitude ({area:+.3g}), "
                 "so it cannot be reached with nutation_hz ≥ 0: give a positive flip (phase_deg + 180 for a "
                 "negative one) and a shape of positive mean"
             )
-        if flip is None:
-            flip = 360.0 * nu * dur * area
-        elif dur is None:
-            if flip != 0 and np.sign(flip) * area <= 0:
-                raise SequenceError(f"{w}: flip_deg = {flip!r} cannot be reached with this shape's area")
-            dur = flip / (360.0 * nu * area)
-        elif nu is None:
-            if dur == 0:
-                raise SequenceError(f"{w}: duration_s = 0 is not allowed for a soft pulse: give hard = true")
-            nu = flip / (360.0 * dur * area)
-        elif abs(360.0 * nu * dur * area - flip) > 1e-9 * max(1.0, abs(flip)):
-            raise SequenceError(
-                f"{w}: flip_deg = {flip!r}, duration_s = {dur!r} and nutation_hz = {nu!r} disagree "
-                f"(they give {360.0 * nu * dur * area!r}°)"
-            )
+        with np.errstate(over="ignore", under="ignore"):
+            if flip is None:
+                flip = 360.0 * nu * dur * area
+                derived = "flip_deg"
+            elif dur is None:
+                if nu == 0:
+                    raise SequenceError(
+                        f"{w}: nutation_hz = 0 leaves duration_s undetermined for flip_deg = {flip!r}: "
+                        "give duration_s (with a zero flip) or nutation_hz > 0"
+                    )
+                dur = flip / (360.0 * nu * area) + 0.0  # + 0.0: no −0.0 for a zero flip
+                derived = "duration_s"
+            elif nu is None:
+                if dur == 0:
+                    raise SequenceError(
+                        f"{w}: duration_s = 0 leaves nutation_hz undetermined: give nutation_hz, or hard = true "
+                        "for an instantaneous pulse"
+                    )
+                nu = flip / (360.0 * dur * area) + 0.0  # + 0.0: no −0.0 for a zero flip
+                derived = "nutation_hz"
+            else:
+                derived = None
+                got = 360.0 * nu * dur * area
+                if not abs(got - flip) <= 1e-9 * max(1.0, abs(flip)):
+                    raise SequenceError(
+                        f"{w}: flip_deg = {flip!r}, duration_s = {dur!r} and nutation_hz = {nu!r} disagree "
+                        f"(they give {got!r}°)"
+                    )
+        if derived is not None:
+            # the derived value must be finite and reproduce the triple (no
+            # overflow, no underflow), so that the three values round-trip
+            value = {"flip_deg": flip, "duration_s": dur, "nutation_hz": nu}[derived]
+            given_text = " and ".join(f"{n} = {x!r}" for n, x in (("flip_deg", flip), ("duration_s", dur),
+                                                                   ("nutation_hz", nu)) if n != derived)
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                got = 360.0 * nu * dur * area if math.isfinite(value) else math.nan
+            if not abs(got - flip) <= 1e-9 * max(1.0, abs(flip)):
+                raise SequenceError(
+                    f"{w}: {given_text} give {derived} = {value!r}, which is not allowed: it must be finite and "
+                    "reproduce the flip angle (the values overflow or underflow a float)"
+                )
         set_(self, "flip_deg", flip)
         set_(self, "duration_s", dur)
         set_(self, "nutation_hz", nu)
@@ -226,7 +287,7 @@ class Pulse(Element):
 
 @dataclass(frozen=True)
 class Delay(Element):
-    """Free evolution (with relaxation) for ``duration_s`` seconds."""
+    """Free evolution (with relaxation) for ``duration_s`` seconds (finite, ≥ 0)."""
 
     kind: ClassVar[str] = "Delay"
     duration_s: float = 0.0
@@ -244,7 +305,9 @@ class Delay(Element):
 @dataclass(frozen=True)
 class Gradient(Element):
     """Ideal pulsed-field gradient: spatial averaging removes every coherence
-    whose total order p = Σ Δm is in ``orders`` (default: all p ≠ 0)."""
+    whose total order p = Σ Δm is in ``orders`` (default: all p ≠ 0).  Orders
+    are whole numbers with 1 ≤ |p| ≤ :data:`pulses.spinsystem.MAX_SYSTEM_SPINS`
+    (no spin system has a higher order)."""
 
     kind: ClassVar[str] = "Gradient"
     orders: tuple | None = None
@@ -253,22 +316,30 @@ class Gradient(Element):
     def __post_init__(self) -> None:
         _check_label("Gradient", self.label)
         if self.orders is not None:
-            ok = isinstance(self.orders, (list, tuple)) and len(self.orders) > 0 and all(
-                isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x != 0 for x in self.orders
+            rule = (
+                f"give whole numbers p with 1 ≤ |p| ≤ {MAX_SYSTEM_SPINS} "
+                "(order 0 holds the populations, which no gradient removes)"
+            )
+            if isinstance(self.orders, str):
+                raise SequenceError(f"Gradient: orders = {V.show(self.orders)} is not allowed: {rule}")
+            orders = V.items(self.orders, "Gradient: orders", SequenceError, "coherence orders")
+            ok = len(orders) > 0 and all(
+                isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+                and 1 <= abs(int(x)) <= MAX_SYSTEM_SPINS
+                for x in orders
             )
             if not ok:
-                raise SequenceError(
-                    f"Gradient: orders = {self.orders!r} is not allowed: give non-zero whole numbers "
-                    "(order 0 holds the populations, which no gradient removes)"
-                )
-            object.__setattr__(self, "orders", tuple(int(x) for x in self.orders))
+                raise SequenceError(f"Gradient: orders = {V.show(self.orders)} is not allowed: {rule}")
+            object.__setattr__(self, "orders", tuple(int(x) for x in orders))
 
 
 @dataclass(frozen=True)
 class Acquire(Element):
     """Detection: ``points`` complex samples every ``dwell_s`` (or give
     ``spectral_width_hz`` = 1/dwell), receiver phase in degrees, on
-    ``channels`` (default: every channel of the spin system)."""
+    ``channels`` (default: every channel of the spin system).  The FID it
+    asks for (16 bytes a point) must fit in :data:`pulses._validate.MAX_BYTES`
+    and its duration ``points · dwell_s`` must be finite."""
 
     kind: ClassVar[str] = "Acquire"
     points: int = 1024
@@ -279,20 +350,30 @@ class Acquire(Element):
     label: str = ""
 
     def __post_init__(self) -> None:
-        w = "Acquire"
-        _check_label(w, self.label)
-        if isinstance(self.points, bool) or not isinstance(self.points, (int, np.integer)) or self.points < 1:
-            raise SequenceError(f"{w}: points = {self.points!r} is not allowed: give an integer ≥ 1")
-        object.__setattr__(self, "points", int(self.points))
+        _check_label("Acquire", self.label)
+        w = _who("Acquire", self.label)
+        points = V.integer(self.points, f"{w}: points", SequenceError, minimum=1)
+        V.check_size(points * _POINT_BYTES, f"{w}: points", points, "its FID", SequenceError)
+        object.__setattr__(self, "points", points)
         dw = _num(w, "dwell_s", self.dwell_s, minimum=0.0, strict=True, optional=True)
         sw = _num(w, "spectral_width_hz", self.spectral_width_hz, minimum=0.0, strict=True, optional=True)
         if dw is None and sw is None:
             raise SequenceError(f"{w}: dwell_s and spectral_width_hz are missing: give one")
-        if dw is not None and sw is not None and abs(dw * sw - 1) > 1e-9:
+        if dw is not None and sw is not None and not abs(dw * sw - 1) <= 1e-9:
             raise SequenceError(f"{w}: dwell_s = {dw!r} and spectral_width_hz = {sw!r} disagree (dwell = 1/SW)")
         dw = dw if dw is not None else 1.0 / sw
+        sw = 1.0 / dw if sw is None else sw
+        if not (math.isfinite(dw) and dw > 0 and math.isfinite(sw)):
+            raise SequenceError(
+                f"{w}: dwell_s = {dw!r}, spectral_width_hz = {sw!r} is not allowed: both must be finite and > 0 "
+                "(dwell = 1/SW)"
+            )
+        if not math.isfinite(points * dw):
+            raise SequenceError(
+                f"{w}: points = {points} × dwell_s = {dw!r} overflows: the acquisition time must be finite"
+            )
         object.__setattr__(self, "dwell_s", dw)
-        object.__setattr__(self, "spectral_width_hz", 1.0 / dw if sw is None else sw)
+        object.__setattr__(self, "spectral_width_hz", sw)
         object.__setattr__(self, "receiver_phase_deg", _num(w, "receiver_phase_deg", self.receiver_phase_deg))
         object.__setattr__(self, "channels", _channels(w, self.channels))
 
@@ -303,14 +384,34 @@ class Acquire(Element):
 
 ELEMENTS = {cls.kind: cls for cls in (Pulse, Delay, Gradient, Acquire)}
 
+#: The fields of a phase-cycle step (as a PhaseStep or a dict).
+_STEP_FIELDS = ("pulse_phases_deg", "receiver_phase_deg")
+
+
+def _phase_step(where: str, phases, receiver) -> tuple[tuple, float]:
+    """Validated (pulse phases, receiver phase) of a phase-cycle step."""
+    if isinstance(phases, str) or not isinstance(phases, (list, tuple, np.ndarray)):
+        raise SequenceError(
+            f"{where}: pulse_phases_deg = {V.show(phases)} is not allowed: give a list of phases (degrees), "
+            "one per pulse"
+        )
+    phases = V.items(phases, f"{where}: pulse_phases_deg", SequenceError, "phases (degrees), one per pulse")
+    out = tuple(_num(where, f"pulse_phases_deg[{k}]", p) for k, p in enumerate(phases))
+    return out, _num(where, "receiver_phase_deg", receiver)
+
 
 @dataclass(frozen=True)
 class PhaseStep:
     """One step of a phase cycle: a phase per pulse (in sequence order) and
-    the receiver phase, degrees."""
+    the receiver phase, degrees (finite numbers)."""
 
     pulse_phases_deg: tuple
     receiver_phase_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        phases, rec = _phase_step("PhaseStep", self.pulse_phases_deg, self.receiver_phase_deg)
+        object.__setattr__(self, "pulse_phases_deg", phases)
+        object.__setattr__(self, "receiver_phase_deg", rec)
 
 
 @dataclass(frozen=True)
@@ -320,11 +421,15 @@ class Sequence:
     Parameters
     ----------
     elements : tuple of Pulse | Delay | Gradient | Acquire
+        (a list or another ordered iterable is accepted); the total
+        duration must be finite.
     name : str
     phase_cycle : tuple of PhaseStep
         Each step replaces the phases of the pulses (in order) and sets the
         receiver phase; the simulator averages the steps' FIDs, each
-        multiplied by exp(−i·receiver phase).  Empty: no cycling.
+        multiplied by exp(−i·receiver phase).  A step may also be given as a
+        dict with the keys ``pulse_phases_deg`` and ``receiver_phase_deg``
+        (any other key is an error).  Empty: no cycling.
     """
 
     elements: tuple
@@ -333,35 +438,27 @@ class Sequence:
 
     def __post_init__(self) -> None:
         _check_label("sequence", self.name, "name")
-        try:
-            els = tuple(self.elements)
-        except TypeError:
-            raise SequenceError(f"elements = {self.elements!r} is not allowed: give a list of elements") from None
+        els = V.items(self.elements, "sequence: elements", SequenceError, "Pulse, Delay, Gradient or Acquire elements")
         for k, e in enumerate(els):
             if not isinstance(e, Element):
-                raise SequenceError(f"element {k}: {e!r} is not a Pulse, Delay, Gradient or Acquire")
+                raise SequenceError(f"element {k}: {V.show(e)} is not a Pulse, Delay, Gradient or Acquire")
         object.__setattr__(self, "elements", els)
+        if not math.isfinite(float(sum(e.duration for e in els))):
+            raise SequenceError("sequence: the total duration of the elements overflows: it must be finite")
         n_pulses = sum(isinstance(e, Pulse) for e in els)
         steps = []
-        try:
-            cycle = tuple(self.phase_cycle)
-        except TypeError:
-            raise SequenceError(f"phase_cycle = {self.phase_cycle!r} is not allowed: give a list of phase steps") from None
+        cycle = V.items(self.phase_cycle, "sequence: phase_cycle", SequenceError, "phase steps")
         for s, step in enumerate(cycle):
-            if isinstance(step, dict):
-                step = PhaseStep(tuple(step.get("pulse_phases_deg", ())), step.get("receiver_phase_deg", 0.0))
-            if not isinstance(step, PhaseStep):
-                raise SequenceError(f"phase_cycle step {s}: give a PhaseStep or a dict")
-            if not isinstance(step.pulse_phases_deg, (list, tuple)):
-                raise SequenceError(
-                    f"phase_cycle step {s}: pulse_phases_deg = {step.pulse_phases_deg!r} is not allowed: give a list"
-                )
-            phases = tuple(_num(f"phase_cycle step {s}", "pulse_phases_deg", p) for p in step.pulse_phases_deg)
+            where = f"phase_cycle step {s}"
+            if isinstance(step, Mapping):
+                V.known_keys(step, _STEP_FIELDS, where, SequenceError)
+                phases, rec = _phase_step(where, step.get("pulse_phases_deg", ()), step.get("receiver_phase_deg", 0.0))
+            elif isinstance(step, PhaseStep):
+                phases, rec = step.pulse_phases_deg, step.receiver_phase_deg
+            else:
+                raise SequenceError(f"{where}: {V.show(step)} is not allowed: give a PhaseStep or a dict")
             if len(phases) != n_pulses:
-                raise SequenceError(
-                    f"phase_cycle step {s}: {len(phases)} pulse phases given, the sequence has {n_pulses} pulses"
-                )
-            rec = _num(f"phase_cycle step {s}", "receiver_phase_deg", step.receiver_phase_deg)
+                raise SequenceError(f"{where}: {len(phases)} pulse phases given, the sequence has {n_pulses} pulses")
             steps.append(PhaseStep(phases, rec))
         object.__setattr__(self, "phase_cycle", tuple(steps))
 
@@ -382,24 +479,35 @@ class Sequence:
 
     def with_phases(self, step: PhaseStep) -> "Sequence":
         """The sequence with the pulse phases of one phase-cycle step."""
+        if not isinstance(step, PhaseStep):
+            raise SequenceError(f"with_phases: step = {V.show(step)} is not allowed: give a PhaseStep")
+        n_pulses = sum(isinstance(e, Pulse) for e in self.elements)
+        if len(step.pulse_phases_deg) != n_pulses:
+            raise SequenceError(
+                f"with_phases: {len(step.pulse_phases_deg)} pulse phases given, the sequence has {n_pulses} pulses"
+            )
         it = iter(step.pulse_phases_deg)
         els = tuple(replace(e, phase_deg=next(it)) if isinstance(e, Pulse) else e for e in self.elements)
         return Sequence(els, self.name)
 
     def check(self, channels) -> None:
         """Raise SequenceError if an element names a channel not in ``channels``."""
-        known = tuple(channels)
+        known = V.items(channels, "check: channels", SequenceError, "channel names like '1H'")
+        if not all(isinstance(c, str) for c in known):
+            raise SequenceError(f"check: channels = {V.show(channels)} is not allowed: give channel names like '1H'")
         for k, e in enumerate(self.elements):
             ch = getattr(e, "channels", None)
             for c in ch or ():
                 if c not in known:
                     raise SequenceError(
-                        f"element {k} ({e.kind}): channels = {ch!r} is not allowed: "
+                        f"element {k} ({e.kind}): channels = {V.show(ch)} is not allowed: "
                         f"the spin system has {', '.join(known)}"
                     )
 
     # -------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict (lists, str, float, int, bool) that :meth:`from_dict`
+        turns back into an equal sequence."""
         out: dict[str, Any] = {"name": self.name, "elements": [e.to_dict() for e in self.elements]}
         if self.phase_cycle:
             out["phase_cycle"] = [
@@ -410,54 +518,57 @@ class Sequence:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Sequence":
-        if not isinstance(d, dict) or not isinstance(d.get("elements"), list):
-            raise SequenceError("a sequence description needs an 'elements' list")
-        extra = set(d) - {"name", "elements", "phase_cycle"}
-        if extra:
-            raise SequenceError(f"sequence: unknown field(s) {', '.join(sorted(extra))} (allowed: name, elements, phase_cycle)")
+        """The sequence a dict describes (as written by :meth:`to_dict`);
+        unknown fields are errors that suggest the closest known one."""
+        if not isinstance(d, Mapping) or not isinstance(d.get("elements"), (list, tuple)):
+            raise SequenceError(
+                f"a sequence description needs an 'elements' list; got {V.show(d)}"
+            )
+        V.known_keys(d, ("name", "elements", "phase_cycle"), "sequence", SequenceError)
         cycle = d.get("phase_cycle", [])
-        if not isinstance(cycle, list) or not all(isinstance(x, dict) for x in cycle):
-            raise SequenceError(f"phase_cycle = {cycle!r} is not allowed: give a list of tables")
+        if not isinstance(cycle, (list, tuple)) or not all(isinstance(x, Mapping) for x in cycle):
+            raise SequenceError(f"phase_cycle = {V.show(cycle)} is not allowed: give a list of tables")
         for k, step in enumerate(cycle):
-            bad = set(step) - {"pulse_phases_deg", "receiver_phase_deg"}
-            if bad:
-                raise SequenceError(
-                    f"phase_cycle step {k}: unknown field(s) {', '.join(sorted(bad))} "
-                    "(allowed: pulse_phases_deg, receiver_phase_deg)"
-                )
+            V.known_keys(step, _STEP_FIELDS, f"phase_cycle step {k}", SequenceError)
         els = []
         for k, e in enumerate(d["elements"]):
-            if not isinstance(e, dict) or e.get("type") not in ELEMENTS:
-                raise SequenceError(
-                    f"element {k}: type = {e.get('type') if isinstance(e, dict) else e!r} is not allowed: "
-                    f"use {', '.join(ELEMENTS)}"
-                )
-            kind = ELEMENTS[e["type"]]
-            names = {f.name for f in fields(kind)}
-            extra = set(e) - names - {"type"}
-            if extra:
-                raise SequenceError(f"element {k} ({e['type']}): unknown field(s) {', '.join(sorted(extra))}")
+            kind_name = e.get("type") if isinstance(e, Mapping) else None
+            if not isinstance(kind_name, str) or kind_name not in ELEMENTS:
+                shown = V.show(e.get("type")) if isinstance(e, Mapping) else V.show(e)
+                raise SequenceError(f"element {k}: type = {shown} is not allowed: use {', '.join(ELEMENTS)}")
+            kind = ELEMENTS[kind_name]
+            names = [f.name for f in fields(kind)]
+            given = {n: v for n, v in e.items() if n != "type"}
+            V.known_keys(given, names, f"element {k} ({kind_name})", SequenceError)
             kwargs = {n: (tuple(v) if isinstance(v, list) else v) for n, v in e.items() if n != "type"}
             try:
                 els.append(kind(**kwargs))
             except SequenceError as exc:
-                raise SequenceError(f"element {k} ({e['type']}): {exc}") from None
+                raise SequenceError(f"element {k} ({kind_name}): {exc}") from None
         return cls(tuple(els), d.get("name", ""), tuple(cycle))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        """JSON text of :meth:`to_dict` (floats written exactly)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> "Sequence":
+        """The sequence of a JSON text (a str, as written by :meth:`to_json`)."""
+        text = _text("JSON", text)
         try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise SequenceError(f"sequence JSON is malformed: {exc}") from None
+            d = json.loads(text)
+        except RecursionError:
+            raise SequenceError("sequence JSON is malformed: it is nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
+            raise SequenceError(f"sequence JSON is malformed: {V.one_line(exc)}") from None
+        return cls.from_dict(d)
 
     def to_toml(self) -> str:
         """TOML text (name, [[elements]] tables, [[phase_cycle]] tables);
         floats are written with repr, so the round trip is exact."""
         lines = [f"name = {_toml_value(self.name)}", ""]
+        if not self.elements:
+            lines += ["elements = []", ""]
         for e in self.to_dict()["elements"]:
             lines.append("[[elements]]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in e.items()]
@@ -470,14 +581,30 @@ class Sequence:
 
     @classmethod
     def from_toml(cls, text: str) -> "Sequence":
+        """The sequence of a TOML text (a str, as written by :meth:`to_toml`)."""
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib
+        text = _text("TOML", text)
         try:
-            return cls.from_dict(tomllib.loads(text))
-        except tomllib.TOMLDecodeError as exc:
-            raise SequenceError(f"sequence TOML is malformed: {exc}") from None
+            d = tomllib.loads(text)
+        except RecursionError:
+            raise SequenceError("sequence TOML is malformed: it is nested too deeply") from None
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise SequenceError(f"sequence TOML is malformed: {V.one_line(exc)}") from None
+        return cls.from_dict(d)
+
+
+def _text(fmt: str, text) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        raise SequenceError(
+            f"sequence {fmt}: text = {V.show(text)} is not allowed: give a str (decode bytes first, "
+            "e.g. data.decode('utf-8'))"
+        )
+    if not isinstance(text, str):
+        raise SequenceError(f"sequence {fmt}: text = {V.show(text)} is not allowed: give a str")
+    return text
 
 
 def _toml_value(v) -> str:
@@ -488,7 +615,8 @@ def _toml_value(v) -> str:
     if isinstance(v, (float, np.floating)):
         return repr(float(v))
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        # JSON escapes are TOML escapes; TOML also forbids a raw DEL
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise SequenceError(f"cannot write {v!r} to TOML")
+    raise SequenceError(f"cannot write {V.show(v)} to TOML")

@@ -29,6 +29,12 @@ and resonance offsets are ensemble averages over (value, weight) lists.
 Detection gives, per channel, s(t) = Tr[ρ(t) Σ_{k∈channel} I_k⁺] under the
 free Hamiltonian with relaxation, times exp(−i·receiver phase).
 
+A simulation that cannot proceed raises ``SimulationError`` before it
+produces a number: a run whose propagators or trajectory would exceed
+:data:`pulses._validate.MAX_BYTES` (checked up front), or an element whose
+propagator would be non-finite or numerically meaningless (named by index
+and label); results never hold NaN or inf.
+
 This module simulates; it never builds sequences (see
 :mod:`pulses.sequence`) and never imports nmrqb.
 """
@@ -41,6 +47,7 @@ import numpy as np
 import qutip
 import scipy.linalg
 
+from pulses import _validate as V
 from pulses._expm import expm_batch
 from pulses.errors import SimulationError
 from pulses.fid import FID
@@ -49,6 +56,20 @@ from pulses.spinsystem import SpinSystem, gamma_mhz_per_t
 
 #: Largest spin system the dense Liouville-space engine accepts.
 MAX_SPINS = 6
+
+#: Most nodes of :meth:`Distribution.gaussian` (its eigenvalue problem is
+#: O(n³); beyond ~100 nodes the weights underflow anyway).
+MAX_QUADRATURE_NODES = 200
+
+#: Largest 1-norm of a step's generator × duration (rad, 2^53 ≈ 9.0e15):
+#: beyond it the phases of the propagator are below double precision
+#: (numerically meaningless), and further on it overflows; such a step is
+#: refused with a SimulationError naming the element.
+MAX_STEP_NORM = 2.0**53
+
+#: Propagators are exponentiated in batches of at most this many bytes, so
+#: that the temporaries of :func:`pulses._expm.expm_batch` stay small.
+_EXPM_CHUNK_BYTES = 64 * 2**20
 
 __all__ = ["MAX_SPINS", "Distribution", "SimulationResult", "Simulator", "simulate", "liouvillian", "gradient_mask"]
 
@@ -63,21 +84,42 @@ class Distribution:
     weights: tuple | None = None
 
     def __post_init__(self) -> None:
-        v = np.atleast_1d(np.asarray(self.values, dtype=np.float64))
-        w = np.ones_like(v) if self.weights is None else np.atleast_1d(np.asarray(self.weights, dtype=np.float64))
-        if v.ndim != 1 or v.size == 0 or w.shape != v.shape:
-            raise SimulationError("Distribution: values and weights must be 1-D of the same non-zero length")
-        if not (np.all(np.isfinite(v)) and np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
-            raise SimulationError("Distribution: values must be finite and weights finite, ≥ 0, not all zero")
+        v = V.number_array(self.values, "Distribution: values", SimulationError)
+        if self.weights is None:
+            w = np.ones_like(v)
+        else:
+            w = V.number_array(self.weights, "Distribution: weights", SimulationError, "weights ≥ 0")
+        if w.shape != v.shape:
+            raise SimulationError(
+                f"Distribution: {w.size} weights for {v.size} values is not allowed: give one weight per value"
+            )
+        with np.errstate(over="ignore"):
+            total = float(np.sum(w))
+        if not (np.all(w >= 0) and total > 0 and np.isfinite(total)):
+            raise SimulationError(
+                f"Distribution: weights = {V.show(self.weights)} is not allowed: they must be ≥ 0, not all zero, "
+                "with a finite sum"
+            )
         object.__setattr__(self, "values", tuple(v.tolist()))
-        object.__setattr__(self, "weights", tuple((w / w.sum()).tolist()))
+        object.__setattr__(self, "weights", tuple((w / total).tolist()))
 
     @classmethod
     def gaussian(cls, mean: float, sigma: float, n: int = 21) -> "Distribution":
         """Gauss–Hermite quadrature of a normal distribution (exact for
-        polynomials of degree < 2n in the value)."""
+        polynomials of degree < 2n in the value); 1 ≤ n ≤
+        :data:`MAX_QUADRATURE_NODES`, sigma ≥ 0."""
+        mean = V.number(mean, "Distribution.gaussian: mean", SimulationError)
+        sigma = V.number(sigma, "Distribution.gaussian: sigma", SimulationError, minimum=0.0)
+        n = V.integer(n, "Distribution.gaussian: n", SimulationError, minimum=1, maximum=MAX_QUADRATURE_NODES)
         x, w = np.polynomial.hermite_e.hermegauss(n)
-        return cls(tuple(mean + sigma * x), tuple(w))
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = mean + sigma * x
+        if not np.all(np.isfinite(values)):
+            raise SimulationError(
+                f"Distribution.gaussian: mean = {mean!r} and sigma = {sigma!r} give non-finite nodes: "
+                "they must be far below 1e307"
+            )
+        return cls(tuple(values), tuple(w))
 
 
 def _superop_commutator(h: np.ndarray) -> np.ndarray:
@@ -143,6 +185,17 @@ def gradient_mask(system: SpinSystem, orders=None) -> np.ndarray:
     return ~np.isin(p, orders)
 
 
+def _matrix(initial, d: int, n: int) -> np.ndarray:
+    """A user's initial state (array-like or Qobj) as a (d, d) complex array."""
+    if isinstance(initial, qutip.Qobj):
+        rho = initial.full()
+    else:
+        rho = V.complex_array(initial, "initial", SimulationError, f"'thermal' or a ({d}, {d}) density matrix")
+    if rho.shape != (d, d):
+        raise SimulationError(f"initial has shape {rho.shape}: expected ({d}, {d}) for {n} spins")
+    return rho
+
+
 def _check_state(rho: np.ndarray, atol: float = 1e-8) -> None:
     """Raise SimulationError unless rho is a density matrix within atol."""
     if not np.all(np.isfinite(rho)):
@@ -172,6 +225,9 @@ def liouvillian(system: SpinSystem, relaxation: bool = True) -> tuple[np.ndarray
         t1, t2 = s.t1_s, s.t2_s
         r1 = 0.0 if t1 is None else 1.0 / t1
         r2 = 0.0 if t2 is None else 1.0 / t2
+        for name, t, r in (("t1_s", t1, r1), ("t2_s", t2, r2)):
+            if not np.isfinite(r):
+                raise SimulationError(f"spin {k}: {name} = {t!r} gives a relaxation rate 1/{name} that overflows")
         gphi = r2 - 0.5 * r1 if t2 is not None else 0.0
         if gphi < -1e-12 * max(r1, r2):
             raise SimulationError(
@@ -190,6 +246,8 @@ def liouvillian(system: SpinSystem, relaxation: bool = True) -> tuple[np.ndarray
         u = system.dipolar_order(c.i, c.j).reshape(-1)
         u = u / np.linalg.norm(u)
         proj = np.outer(u, u.conj())
+        if not np.isfinite(1.0 / c.t1d_s):
+            raise SimulationError(f"coupling ({c.i}, {c.j}): t1d_s = {c.t1d_s!r} gives a rate 1/t1d_s that overflows")
         dis -= proj / c.t1d_s
         b += (proj @ rho_eq) / c.t1d_s
     return dis, b
@@ -222,9 +280,13 @@ class SimulationResult:
 
     def fid(self, channel: str | None = None, index: int = 0) -> FID:
         """The ``index``-th FID of ``channel`` (default: the first channel)."""
+        if channel is not None:
+            V.string(channel, "fid: channel", SimulationError)
+        index = V.integer(index, "fid: index", SimulationError, minimum=0)
         ch = channel or self.system.channels[0]
         if ch not in self.fids or index >= len(self.fids[ch]):
-            raise SimulationError(f"no FID {index} on channel {ch!r}: the sequence acquired {self.fids and {k: len(v) for k, v in self.fids.items()}}")
+            acquired = {k: len(v) for k, v in self.fids.items()} or "nothing"
+            raise SimulationError(f"no FID {index} on channel {ch!r}: the sequence acquired {acquired}")
         return self.fids[ch][index]
 
 
@@ -237,9 +299,10 @@ class Simulator:
     system : SpinSystem
     relaxation : bool
         Include T1/T2/T1D relaxation (default True).
-    rf_scale : Distribution, optional
+    relaxation : bool
+    rf_scale : Distribution, a number or a list of numbers, optional
         RF-amplitude scale factors (inhomogeneity), default exactly 1.
-    offsets_hz : Distribution, optional
+    offsets_hz : Distribution, a number or a list of numbers, optional
         Resonance-offset shifts added to every spin (Hz), default 0: a
         carrier or field error common to all spins, not B0 inhomogeneity
         (which would scale with γ).  A discrete ensemble (e.g. Gauss–Hermite
@@ -249,9 +312,17 @@ class Simulator:
         The state before the sequence (default: the exact Zeeman thermal
         state); it must be Hermitian, of unit trace and positive within 1e-8.
     max_cache_mib : float
-        Bound on the memory of cached propagators; when a run would exceed
-        it, the propagator and prefix caches are cleared first (default
-        1024 MiB; prefix states are one vector each, far smaller).
+        Bound on the memory of cached propagators (finite, > 0); when a run
+        would exceed it, the propagator and prefix caches are cleared first
+        (default 1024 MiB; prefix states are one vector each, far smaller).
+
+    A run is refused up front (``SimulationError``) when the propagators of
+    one ensemble member (up to one per pulse step, delay and acquisition)
+    or an acquisition's trajectory would exceed
+    :data:`pulses._validate.MAX_BYTES`, and an element whose step generator
+    × duration has a 1-norm beyond :data:`MAX_STEP_NORM` or a non-finite
+    propagator (a huge duration, amplitude or flip) is reported by index and
+    label instead of producing NaN.
     """
 
     system: SpinSystem
@@ -265,23 +336,21 @@ class Simulator:
 
     def __post_init__(self) -> None:
         if not isinstance(self.system, SpinSystem):
-            raise SimulationError(f"system must be a SpinSystem, got {type(self.system).__name__}")
+            raise SimulationError(f"system = {V.show(self.system)} is not allowed: give a SpinSystem")
         if self.system.n > MAX_SPINS:
             raise SimulationError(
                 f"{self.system.n} spins is not allowed: the dense Liouville-space engine handles at most "
                 f"{MAX_SPINS} (dimension 4^n + 1; 6 spins already take minutes and ~5 GB)"
             )
+        self.relaxation = V.boolean(self.relaxation, "relaxation", SimulationError)
+        self.max_cache_mib = V.number(self.max_cache_mib, "max_cache_mib", SimulationError, minimum=0.0, strict=True)
         for name, default in (("rf_scale", 1.0), ("offsets_hz", 0.0)):
             value = getattr(self, name)
             if value is None:
                 value = Distribution((default,))
             elif not isinstance(value, Distribution):
-                try:
-                    value = Distribution(tuple(np.atleast_1d(np.asarray(value, dtype=np.float64))))
-                except (TypeError, ValueError):
-                    raise SimulationError(
-                        f"{name} = {value!r} is not allowed: give a number, a list of values or a Distribution"
-                    ) from None
+                arr = V.number_array(value, name, SimulationError, "values or a Distribution")
+                value = Distribution(tuple(arr.tolist()))
             setattr(self, name, value)
         d = self.system.dim
         self._w = _pauli_basis(self.system.n)  # columns vec(P)/√d
@@ -290,12 +359,12 @@ class Simulator:
         self._b = _real(self._w.conj().T @ b, "relaxation offset")
         if isinstance(self.initial, str):
             if self.initial != "thermal":
-                raise SimulationError(f"initial = {self.initial!r} is not allowed: use 'thermal' or a density matrix")
+                raise SimulationError(
+                    f"initial = {V.show(self.initial)} is not allowed: use 'thermal' or a density matrix"
+                )
             rho0 = self.system.thermal_state()
         else:
-            rho0 = self.initial.full() if isinstance(self.initial, qutip.Qobj) else np.asarray(self.initial, complex)
-            if rho0.shape != (d, d):
-                raise SimulationError(f"initial has shape {rho0.shape}: expected ({d}, {d}) for {self.system.n} spins")
+            rho0 = _matrix(self.initial, d, self.system.n)
             _check_state(rho0)
         self._v0 = np.concatenate([(self._w.conj().T @ rho0.reshape(-1)).real, [1.0]])
         o = self.system.ops
@@ -326,8 +395,20 @@ class Simulator:
         """Augmented generator of free evolution with an extra offset (Hz)."""
         key = ("G_free", offset)
         if key not in self._cache:
-            h = self.system.free_hamiltonian(offset)
-            self._cache[key] = self._augmented(-1j * _superop_commutator(h))
+            with np.errstate(over="ignore", invalid="ignore"):
+                h = self.system.free_hamiltonian(offset)
+            if not np.all(np.isfinite(h)):
+                raise SimulationError(
+                    f"the free Hamiltonian of the spin system (offsets_hz shift {offset!r} Hz) is non-finite: "
+                    "its offsets and couplings overflow (they must be far below 1e307 Hz)"
+                )
+            g = self._augmented(-1j * _superop_commutator(h))
+            if not np.all(np.isfinite(g)):
+                raise SimulationError(
+                    "the free generator of the spin system is non-finite: its offsets, couplings or relaxation "
+                    "rates overflow"
+                )
+            self._cache[key] = g
         return self._cache[key]
 
     def _rf_superops(self, channels) -> tuple[np.ndarray, np.ndarray]:
@@ -356,17 +437,28 @@ class Simulator:
             if e.hard:
                 return [("hard", e.channels, e.phase_deg, e.flip_deg * scale)]
             tau = e.duration_s / e.steps
-            return [("rf", e.channels, e.phase_deg, a * scale, tau, offset) for a in e.amplitudes_hz()]
+            if scale == 1.0:
+                amps = e.amplitudes_hz()
+            else:
+                with np.errstate(over="ignore"):  # an overflow is reported by _build as a non-finite generator
+                    amps = e.amplitudes_hz() * scale
+            return [("rf", e.channels, e.phase_deg, a, tau, offset) for a in amps.tolist()]
         if isinstance(e, Delay):
             return [("free", e.duration_s, offset)]
         if isinstance(e, Gradient):
             return [("grad", e.orders)]
         raise SimulationError(f"cannot propagate {e!r}")
 
-    def _build(self, keys: list[tuple]) -> None:
+    def _build(self, keys: list[tuple]) -> set:
         """Compute and cache the propagators of the missing keys: generators
-        as linear combinations of cached superoperators, exponentiated in one
-        batch (:func:`pulses._expm.expm_batch`)."""
+        as linear combinations of cached superoperators, exponentiated in
+        batches of at most 64 MiB (:func:`pulses._expm.expm_batch`).
+
+        Returns {key: 1-norm of its generator × duration} for the keys
+        whose generator is beyond :data:`MAX_STEP_NORM` or not finite, or
+        whose propagator is not finite (a duration or an amplitude so large
+        that it overflows); they are not cached, and the caller reports the
+        element they belong to."""
         missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
         item = (self.system.dim**2 + 1) ** 2 * 8
         if (len(self._cache) + len(missing)) * item > self.max_cache_mib * 2**20:
@@ -374,38 +466,77 @@ class Simulator:
             self._cache = {k: v for k, v in self._cache.items() if k[0] in ("G_free", "S_rf")}
             self._prefix.clear()
             missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
-        expm_keys, gens = [], []
+        chunk = max(1, _EXPM_CHUNK_BYTES // item)
+        bad: dict = {}
+        pending_keys: list = []
+        pending: list = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            gens = np.concatenate(pending)
+            norms = _norm1(gens)
+            ok = norms <= MAX_STEP_NORM  # False for inf and nan too
+            if not ok.all():
+                gens[~ok] = 0.0  # not exponentiated: reported instead
+            props = expm_batch(gens)
+            ok &= np.isfinite(props).all(axis=(1, 2))
+            for k, p, good, norm in zip(pending_keys, props, ok, norms):
+                if good:
+                    self._cache[k] = p
+                else:
+                    bad[k] = float(norm)
+            pending_keys.clear()
+            pending.clear()
+
         d = self.system.dim
         rf: dict[tuple, list] = {}
-        for k in missing:
-            if k[0] == "rf":
-                rf.setdefault((k[1], k[2], k[5]), []).append(k)
-            elif k[0] == "free":
-                _, tau, off = k
-                expm_keys.append(k)
-                gens.append((self._free_generator(off) * tau)[None])
-            elif k[0] == "hard":
-                _, ch, ph, flip = k
-                u = scipy.linalg.expm(-1j * np.deg2rad(flip) / (2 * np.pi) * self._rf_hamiltonian(ch, ph))
-                p = np.eye(d * d + 1)
-                p[: d * d, : d * d] = self._to_real(np.kron(u, u.conj()))
-                self._cache[k] = p
-            elif k[0] == "grad":
-                self._cache[k] = self._gradient(k[1])
-        # RF steps sharing channels, phase and offset differ only in amplitude
-        # and length: their generators are built in one broadcast.
-        for (ch, ph, off), group in rf.items():
-            sx, sy = self._rf_superops(ch)
-            rad = np.deg2rad(ph)
-            rot = np.cos(rad) * sx + np.sin(rad) * sy
-            amps = np.array([k[3] for k in group])[:, None, None]
-            taus = np.array([k[4] for k in group])[:, None, None]
-            expm_keys += group
-            gens.append((self._free_generator(off)[None] + amps * rot[None]) * taus)
-        if gens:
-            props = expm_batch(np.concatenate(gens))
-            for k, p in zip(expm_keys, props):
-                self._cache[k] = p
+        with np.errstate(over="ignore", invalid="ignore"):  # overflows are caught as non-finite values
+            for k in missing:
+                if k[0] == "rf":
+                    rf.setdefault((k[1], k[2], k[5]), []).append(k)
+                elif k[0] == "free":
+                    _, tau, off = k
+                    pending_keys.append(k)
+                    pending.append((self._free_generator(off) * tau)[None])
+                    if len(pending_keys) >= chunk:
+                        flush()
+                elif k[0] == "hard":
+                    _, ch, ph, flip = k
+                    gen = -1j * np.deg2rad(flip) / (2 * np.pi) * self._rf_hamiltonian(ch, ph)
+                    norm = float(_norm1(gen[None])[0])
+                    if not norm <= MAX_STEP_NORM:
+                        bad[k] = norm
+                        continue
+                    u = scipy.linalg.expm(gen)
+                    if not np.all(np.isfinite(u)):
+                        bad[k] = norm
+                        continue
+                    p = np.eye(d * d + 1)
+                    p[: d * d, : d * d] = self._to_real(np.kron(u, u.conj()))
+                    self._cache[k] = p
+                elif k[0] == "grad":
+                    self._cache[k] = self._gradient(k[1])
+            # RF steps sharing channels, phase and offset differ only in amplitude
+            # and length: their generators are built in broadcasts of ≤ chunk steps.
+            for (ch, ph, off), group in rf.items():
+                sx, sy = self._rf_superops(ch)
+                rad = np.deg2rad(ph)
+                rot = np.cos(rad) * sx + np.sin(rad) * sy
+                free = self._free_generator(off)[None]
+                for start in range(0, len(group), chunk):
+                    part = group[start : start + chunk]
+                    amps = np.array([k[3] for k in part])[:, None, None]
+                    taus = np.array([k[4] for k in part])[:, None, None]
+                    room = chunk - len(pending_keys)
+                    if len(part) > room:
+                        flush()
+                    pending_keys.extend(part)
+                    pending.append((free + amps * rot[None]) * taus)
+                    if len(pending_keys) >= chunk:
+                        flush()
+            flush()
+        return bad
 
     def _gradient(self, orders) -> np.ndarray:
         d = self.system.dim
@@ -418,8 +549,9 @@ class Simulator:
     def run(self, sequence: Sequence) -> SimulationResult:
         """Simulate ``sequence`` (all phase-cycle steps, all ensemble members)."""
         if not isinstance(sequence, Sequence):
-            raise SimulationError(f"sequence must be a Sequence, got {type(sequence).__name__}")
+            raise SimulationError(f"sequence = {V.show(sequence)} is not allowed: give a Sequence")
         sequence.check(self.system.channels)
+        self._check_size(sequence)
         steps = sequence.phase_cycle or (None,)
         d2 = self.system.dim**2
         final = np.zeros(d2)
@@ -436,6 +568,14 @@ class Simulator:
                         if len(lst) <= n_acq:
                             lst.append([acq, np.zeros_like(s)])
                         lst[n_acq][1] += weight * s * np.exp(-1j * np.deg2rad(rec)) / len(steps)
+        for ch, lst in fids.items():
+            for n_acq, (acq, sig) in enumerate(lst):
+                if not np.all(np.isfinite(sig)):
+                    raise SimulationError(
+                        f"the FID {n_acq} on channel {ch} is non-finite: the propagation overflowed"
+                    )
+        if not np.all(np.isfinite(final)):
+            raise SimulationError("the final state is non-finite: the propagation overflowed")
         out = {
             ch: [
                 FID(
@@ -454,6 +594,32 @@ class Simulator:
         }
         rho = (self._w @ final).reshape(self.system.dim, self.system.dim)
         return SimulationResult(0.5 * (rho + rho.conj().T), out, self.system, sequence)
+
+    def _check_size(self, sequence: Sequence) -> None:
+        """Refuse, before any work, a run whose propagators (up to one per
+        step of one ensemble member) or acquisition trajectory would exceed
+        :data:`pulses._validate.MAX_BYTES`."""
+        width = self.system.dim**2 + 1
+        item = width * width * 8
+        counts = [
+            (e.steps if isinstance(e, Pulse) and not e.hard else 1) for e in sequence.elements
+        ]
+        total = sum(counts)
+        if total * item > V.MAX_BYTES:
+            k = int(np.argmax(counts))
+            e = sequence.elements[k]
+            raise SimulationError(
+                f"sequence {V.show(sequence.name)}: {total} steps is not allowed: their propagators "
+                f"({width}×{width} reals each) would need up to {V.format_bytes(total * item)}; at most "
+                f"{V.format_bytes(V.MAX_BYTES)} is allowed (pulses._validate.MAX_BYTES); element {k} "
+                f"({_who(e)}) has {counts[k]}"
+            )
+        for k, e in enumerate(sequence.elements):
+            if isinstance(e, Acquire) and e.points * width * 8 > V.MAX_BYTES:
+                V.check_size(
+                    e.points * width * 8, f"element {k} ({_who(e)}): points", e.points,
+                    f"its trajectory ({width} reals a point for {self.system.n} spins)", SimulationError,
+                )
 
     def _run_member(self, seq: Sequence, scale: float, offset: float):
         els = seq.elements
@@ -474,7 +640,14 @@ class Simulator:
         steps = [self._steps(e, scale, offset) if not isinstance(e, Acquire) else None for e in els[start:]]
         keys = [key for st in steps if st for key in st]
         keys += [("free", a.dwell_s, offset) for a in els[start:] if isinstance(a, Acquire)]
-        self._build(keys)
+        bad = self._build(keys)
+        if bad:
+            for k, st in zip(range(start, len(els)), steps):
+                e = els[k]
+                own = st if st is not None else [("free", e.dwell_s, offset)]
+                hit = [bad[key] for key in own if key in bad]
+                if hit:
+                    raise SimulationError(_non_finite(k, e, scale, offset, max(hit)))
         signals = []
         for k, st in zip(range(start, len(els)), steps):
             e = els[k]
@@ -500,6 +673,42 @@ class Simulator:
         return sig, v
 
 
+def _who(e) -> str:
+    label = getattr(e, "label", "")
+    return f"{e.kind}{' ' + V.show(label) if label else ''}"
+
+
+def _norm1(a: np.ndarray) -> np.ndarray:
+    """1-norm of every matrix of a (m, n, n) stack (inf or nan if not finite;
+    the caller silences overflow warnings)."""
+    return np.abs(a).sum(axis=-2).max(axis=-1)
+
+
+def _non_finite(k: int, e, scale: float, offset: float, norm: float) -> str:
+    """The message for element k whose propagator cannot be computed."""
+    if isinstance(e, Pulse) and e.hard:
+        what = f"flip_deg = {e.flip_deg!r} (× rf_scale {scale!r})"
+    elif isinstance(e, Pulse):
+        what = f"duration_s = {e.duration_s!r} with nutation_hz = {e.nutation_hz!r} (× rf_scale {scale!r})"
+    elif isinstance(e, Acquire):
+        what = f"dwell_s = {e.dwell_s!r}"
+    else:
+        what = f"duration_s = {getattr(e, 'duration_s', None)!r}"
+    size = f"{norm:.3g} rad" if np.isfinite(norm) else "an overflow"
+    return (
+        f"element {k} ({_who(e)}): its propagator is non-finite or meaningless: {what} times the rates of "
+        f"the spin system (offsets_hz shift {offset!r} Hz) gives a generator of 1-norm {size}; at most "
+        f"2^53 ≈ {MAX_STEP_NORM:.2g} rad is allowed (MAX_STEP_NORM): give a shorter duration or a smaller amplitude"
+    )
+
+
+#: The keyword options of :func:`simulate` (the public fields of Simulator).
+_OPTIONS = ("relaxation", "rf_scale", "offsets_hz", "initial", "max_cache_mib")
+
+
 def simulate(system: SpinSystem, sequence: Sequence, **options) -> SimulationResult:
-    """Run ``sequence`` on ``system``; keyword options as for :class:`Simulator`."""
+    """Run ``sequence`` on ``system``; keyword options as for :class:`Simulator`
+    (``relaxation``, ``rf_scale``, ``offsets_hz``, ``initial``,
+    ``max_cache_mib``; any other keyword is an error)."""
+    V.known_keys(options, _OPTIONS, "simulate", SimulationError)
     return Simulator(system, **options).run(sequence)

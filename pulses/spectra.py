@@ -51,6 +51,7 @@ what is allowed.
 
 from __future__ import annotations
 
+import cmath
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -61,8 +62,9 @@ import lmfit
 import numpy as np
 from scipy.special import wofz
 
+from pulses import _validate as V
 from pulses.errors import DataError
-from pulses.fid import FID, _complex_data, _finite, _json_dict, _nucleus, _positive
+from pulses.fid import FID, _complex_data, _finite, _frequencies, _json_dict, _nucleus, _positive
 
 __all__ = [
     "FittedLine",
@@ -134,10 +136,7 @@ class Spectrum:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         values = _complex_data("Spectrum", self.values, "values")
-        try:
-            hz = np.array(self.hz, dtype=np.float64, copy=True)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"Spectrum.hz cannot be read as a real array: {exc}") from None
+        hz = V.array(self.hz, "Spectrum.hz", DataError, "a 1-D array of real frequencies (Hz)", complex_ok=False)
         if hz.ndim != 1 or hz.size != values.shape[-1]:
             raise DataError(
                 f"Spectrum.hz has shape {hz.shape}: it must be 1-D with one frequency per point "
@@ -146,7 +145,10 @@ class Spectrum:
         if not np.all(np.isfinite(hz)):
             raise DataError("Spectrum.hz has NaN or infinite entries")
         if hz.size > 1:
-            d = np.diff(hz)
+            with np.errstate(over="ignore", invalid="ignore"):
+                d = np.diff(hz)
+            if not (np.all(np.isfinite(d)) and math.isfinite(hz[-1] - hz[0])):
+                raise DataError("Spectrum.hz spans more than the largest float: its spacing overflows")
             if not np.all(d > 0):
                 raise DataError("Spectrum.hz must be strictly ascending (reverse values and hz together)")
             if np.max(np.abs(d - d.mean())) > _GRID_RTOL * d.mean():
@@ -159,13 +161,23 @@ class Spectrum:
         set_(self, "sfo_mhz", _positive("Spectrum", "sfo_mhz", self.sfo_mhz))
         bf = self.sfo_mhz if self.bf_mhz is None else _positive("Spectrum", "bf_mhz", self.bf_mhz)
         set_(self, "bf_mhz", bf)
+        _frequencies("Spectrum", self.sfo_mhz, bf)
+        with np.errstate(over="ignore"):
+            ppm_span = float(np.abs(hz).max()) / bf
+        if not math.isfinite(ppm_span):
+            raise DataError(f"Spectrum.bf_mhz = {bf!r} is not allowed: the ppm axis hz / bf_mhz overflows")
         set_(self, "nucleus", _nucleus("Spectrum", self.nucleus))
         if self.dwell_s is not None:
-            set_(self, "dwell_s", _positive("Spectrum", "dwell_s", self.dwell_s))
+            dwell = _positive("Spectrum", "dwell_s", self.dwell_s)
+            if not math.isfinite(1.0 / dwell):
+                raise DataError(f"Spectrum.dwell_s = {dwell!r} is not allowed: the spectral width 1/dwell_s overflows")
+            set_(self, "dwell_s", dwell)
         if self.n_acquired is not None:
             n = self.n_acquired
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise DataError(f"Spectrum.n_acquired = {n!r} is not allowed: it must be an integer ≥ 1 or None")
+            if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise DataError(
+                    f"Spectrum.n_acquired = {V.show(n)} is not allowed: it must be an integer ≥ 1 or None"
+                )
             set_(self, "n_acquired", int(n))
         set_(self, "metadata", _json_dict("Spectrum", self.metadata))
 
@@ -252,7 +264,13 @@ class Spectrum:
         p0 = _finite("Spectrum.phase", "ph0_deg", ph0_deg)
         p1 = _finite("Spectrum.phase", "ph1_deg", ph1_deg)
         piv = _finite("Spectrum.phase", "pivot_hz", pivot_hz)
-        phi = np.deg2rad(p0 + p1 * (self.hz - piv) / self.spectral_width_hz)
+        with np.errstate(over="ignore", invalid="ignore"):
+            phi = np.deg2rad(p0 + p1 * (self.hz - piv) / self.spectral_width_hz)
+        if not np.all(np.isfinite(phi)):
+            raise DataError(
+                f"Spectrum.phase: ph0_deg = {p0!r}, ph1_deg = {p1!r}, pivot_hz = {piv!r} give a phase that "
+                "overflows on this axis: they must be far smaller"
+            )
         step = {"step": "phase", "ph0_deg": p0, "ph1_deg": p1, "pivot_hz": piv}
         return self._replace(self.values * np.exp(1j * phi), step=step)
 
@@ -276,9 +294,10 @@ class Spectrum:
         if not self.is_2d:
             raise DataError("Spectrum.row: this spectrum is 1-D; rows exist only for a (m, n) series")
         m = self.values.shape[0]
-        if not (-m <= int(i) < m):
+        i = V.integer(i, "Spectrum.row: i", DataError)
+        if not (-m <= i < m):
             raise DataError(f"Spectrum.row: index {i} is out of range for a series of {m} rows")
-        return self._replace(self.values[int(i)])
+        return self._replace(self.values[i])
 
 
 # --------------------------------------------------------------------------
@@ -286,8 +305,15 @@ class Spectrum:
 # --------------------------------------------------------------------------
 def _check_fid(fid: Any, where: str) -> FID:
     if not isinstance(fid, FID):
-        raise DataError(f"{where}: fid must be a pulses.fid.FID, got {type(fid).__name__}")
+        raise DataError(f"{where}: fid = {V.show(fid)} is not allowed: give a pulses.FID")
     return fid
+
+
+def _finite_result(where: str, arr: np.ndarray, why: str) -> np.ndarray:
+    """``arr`` if every value is finite, else a DataError saying ``why``."""
+    if not np.all(np.isfinite(arr)):
+        raise DataError(f"{where}: the result overflows: {why}")
+    return arr
 
 
 def _processed(fid: FID, step: dict, data: np.ndarray, **extra: Any) -> FID:
@@ -326,6 +352,9 @@ def apodize(fid: FID, kind: str = "exponential", *, lb_hz: float | None = None, 
     """
     fid = _check_fid(fid, "apodize")
     t = fid.time_s
+    kinds = "use 'exponential', 'gaussian' or 'lorentz_to_gauss'"
+    if not isinstance(kind, str):
+        raise DataError(f"apodize.kind = {V.show(kind)} is not allowed: {kinds}")
     if kind == "exponential":
         if gb_hz is not None:
             raise DataError("apodize: gb_hz is not used by kind='exponential' (use 'gaussian' or 'lorentz_to_gauss')")
@@ -337,7 +366,8 @@ def apodize(fid: FID, kind: str = "exponential", *, lb_hz: float | None = None, 
                 f"apodize.lb_hz = {lb_hz!r} is not allowed for kind='exponential': it must be ≥ 0 "
                 "(for resolution enhancement use kind='lorentz_to_gauss')"
             )
-        w = np.exp(-math.pi * lb * t)
+        with np.errstate(over="ignore"):
+            expo = -math.pi * (lb * t)
         step = {"step": "apodize", "kind": kind, "lb_hz": lb}
     elif kind == "gaussian":
         if lb_hz is not None:
@@ -345,37 +375,46 @@ def apodize(fid: FID, kind: str = "exponential", *, lb_hz: float | None = None, 
         if gb_hz is None:
             raise DataError("apodize: kind='gaussian' needs gb_hz (Hz, finite, > 0)")
         gb = _positive("apodize", "gb_hz", gb_hz)
-        w = np.exp(-((math.pi * gb * t) ** 2) / (4 * _LN2))
+        with np.errstate(over="ignore"):
+            expo = -(((gb * t) * math.pi) ** 2) / (4 * _LN2)
         step = {"step": "apodize", "kind": kind, "gb_hz": gb}
     elif kind == "lorentz_to_gauss":
         if lb_hz is None or gb_hz is None:
             raise DataError("apodize: kind='lorentz_to_gauss' needs lb_hz > 0 and gb_hz > 0 (Hz)")
         lb = _positive("apodize", "lb_hz", lb_hz)
         gb = _positive("apodize", "gb_hz", gb_hz)
-        w = np.exp(math.pi * lb * t - ((math.pi * gb * t) ** 2) / (4 * _LN2))
+        with np.errstate(over="ignore", invalid="ignore"):
+            expo = math.pi * (lb * t) - (((gb * t) * math.pi) ** 2) / (4 * _LN2)
         step = {"step": "apodize", "kind": kind, "lb_hz": lb, "gb_hz": gb}
     else:
-        raise DataError(
-            f"apodize.kind = {kind!r} is not allowed: use 'exponential', 'gaussian' or 'lorentz_to_gauss'"
-        )
+        raise DataError(f"apodize.kind = {V.show(kind)} is not allowed: {kinds}")
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        w = np.exp(expo)
+        data = fid.data * w
     if not np.all(np.isfinite(w)):
         raise DataError(f"apodize: the window overflows over {fid.acquisition_time_s:g} s; reduce lb_hz")
-    return _processed(fid, step, fid.data * w)
+    _finite_result("apodize", data, "the data times the window exceeds the largest float; reduce lb_hz")
+    return _processed(fid, step, data)
 
 
 def zero_fill(fid: FID, n: int) -> FID:
     """Append zeros so that each FID has ``n`` points.
 
-    ``n`` must be an integer ≥ ``fid.n_points`` (equal is a no-op copy).  The
-    number of acquired points is kept in ``metadata["n_acquired"]`` so that
-    :func:`fft` can pass it on to the exact lineshape model.
+    ``n`` must be an integer ≥ ``fid.n_points`` (equal is a no-op copy) whose
+    zero-filled data (rows × n × 16 bytes) fits in
+    :data:`pulses._validate.MAX_BYTES`; a larger ``n`` is refused before
+    anything is allocated.  The number of acquired points is kept in
+    ``metadata["n_acquired"]`` so that :func:`fft` can pass it on to the
+    exact lineshape model.
     """
     fid = _check_fid(fid, "zero_fill")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise DataError(
-            f"zero_fill.n = {n!r} is not allowed: it must be an integer ≥ {fid.n_points} (the FID's points)"
+            f"zero_fill.n = {V.show(n)} is not allowed: it must be an integer ≥ {fid.n_points} (the FID's points)"
         )
     n = int(n)
+    V.check_size(n * fid.n_rows * 16, "zero_fill.n", n, f"the zero-filled data ({fid.n_rows} × n complex points)",
+                 DataError)
     if n < fid.n_points:
         raise DataError(
             f"zero_fill.n = {n} is not allowed: it is smaller than the FID's {fid.n_points} points "
@@ -411,7 +450,9 @@ def fft(fid: FID) -> Spectrum:
     """
     fid = _check_fid(fid, "fft")
     n = fid.n_points
-    values = 2.0 * fid.dwell_s * _dft(fid.data)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = 2.0 * fid.dwell_s * _dft(fid.data)
+    _finite_result("fft", values, "the FID's values are too large for their sum (the DFT) to be a finite float")
     hz = np.fft.fftshift(np.fft.fftfreq(n, fid.dwell_s))
     md = dict(fid.metadata)
     n_acq = int(md.get("n_acquired", n))
@@ -432,13 +473,7 @@ def fft(fid: FID) -> Spectrum:
 # noise
 # --------------------------------------------------------------------------
 def _check_snr(snr: Any, where: str) -> float:
-    try:
-        v = float(snr)
-    except (TypeError, ValueError):
-        raise DataError(f"{where}.snr = {snr!r} is not allowed: it must be a finite number > 0") from None
-    if not (math.isfinite(v) and v > 0):
-        raise DataError(f"{where}.snr = {snr!r} is not allowed: it must be a finite number > 0")
-    return v
+    return V.number(snr, f"{where}.snr", DataError, minimum=0.0, strict=True)
 
 
 def noise_sigma(fid: FID, snr: float) -> float:
@@ -450,13 +485,20 @@ def noise_sigma(fid: FID, snr: float) -> float:
     Units: those of ``fid.data``."""
     fid = _check_fid(fid, "noise_sigma")
     s = _check_snr(snr, "noise_sigma")
-    height = float(np.max(np.abs(_dft(fid.data))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        height = float(np.max(np.abs(_dft(fid.data))))
     if not height > 0:
         raise DataError(
             "noise_sigma: the FID has no signal (its spectrum is zero everywhere), "
             "so no noise level gives a finite SNR"
         )
-    return height / (s * math.sqrt(fid.n_points - 0.75))
+    sigma = height / (s * math.sqrt(fid.n_points - 0.75))
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise DataError(
+            f"noise_sigma: snr = {s!r} on this FID gives a noise level σ = {sigma!r}: it must be finite and > 0 "
+            "(choose a less extreme snr)"
+        )
+    return sigma
 
 
 def add_noise(fid: FID, snr: float, seed: int | np.random.Generator) -> FID:
@@ -499,16 +541,18 @@ def add_noise(fid: FID, snr: float, seed: int | np.random.Generator) -> FID:
         )
     if isinstance(seed, np.random.Generator):
         rng, seed_rec = seed, "generator"
-    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and seed >= 0:
         rng, seed_rec = np.random.default_rng(int(seed)), int(seed)
     else:
         raise DataError(
-            f"add_noise.seed = {seed!r} is not allowed: give an integer ≥ 0 or a numpy Generator "
+            f"add_noise.seed = {V.show(seed)} is not allowed: give an integer ≥ 0 or a numpy Generator "
             "(a seed is required so that the noise is reproducible)"
         )
     sigma = noise_sigma(fid, s)
     z = rng.standard_normal(size=fid.data.shape + (2,))
-    noisy = fid.data + sigma * (z[..., 0] + 1j * z[..., 1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        noisy = fid.data + sigma * (z[..., 0] + 1j * z[..., 1])
+    _finite_result("add_noise", noisy, f"the noise (σ = {sigma:.3g}) added to the data exceeds the largest float")
     return fid.with_data(noisy, noise={"snr": s, "sigma": sigma, "seed": seed_rec})
 
 
@@ -544,14 +588,13 @@ class SNRMeasurement:
 
 
 def _pair(name: str, where: str, value: Any) -> tuple[float, float]:
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        raise DataError(f"{where}.{name} = {value!r} is not allowed: give a pair (lo_hz, hi_hz)") from None
+    if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != 2:
+        raise DataError(f"{where}.{name} = {V.show(value)} is not allowed: give a pair (lo_hz, hi_hz)")
+    lo, hi = value
     lo = _finite(where, name, lo)
     hi = _finite(where, name, hi)
     if not lo < hi:
-        raise DataError(f"{where}.{name} = {value!r} is not allowed: lo must be below hi")
+        raise DataError(f"{where}.{name} = {V.show(value)} is not allowed: lo must be below hi")
     return lo, hi
 
 
@@ -646,11 +689,13 @@ def measure_snr(
         region.
     """
     if not isinstance(spectrum, Spectrum):
-        raise DataError(f"measure_snr: spectrum must be a Spectrum, got {type(spectrum).__name__}")
+        raise DataError(f"measure_snr: spectrum = {V.show(spectrum)} is not allowed: give a Spectrum")
     if spectrum.is_2d:
         raise DataError("measure_snr: the spectrum is a 2-D series; measure one row (spectrum.row(i))")
-    if method not in ("fit", "max"):
-        raise DataError(f"measure_snr.method = {method!r} is not allowed: use 'fit' or 'max'")
+    if not isinstance(method, str) or method not in ("fit", "max"):
+        raise DataError(f"measure_snr.method = {V.show(method)} is not allowed: use 'fit' or 'max'")
+    if not isinstance(shape, str) or shape not in _SHAPES:
+        raise DataError(f"measure_snr.shape = {V.show(shape)} is not allowed: use 'lorentzian' or 'voigt'")
     hz = spectrum.hz
     if noise_region_hz is None:
         noise_sel = np.zeros(spectrum.n_points, dtype=bool)
@@ -698,6 +743,11 @@ def measure_snr(
             model = model[: model.size // 2] + 1j * model[model.size // 2 :]
         height = float(np.abs(model).max())
         center = float(fit.center_hz[0])
+    if not all(math.isfinite(x) for x in (height, noise_rms, height / noise_rms, center)):
+        raise DataError(
+            f"measure_snr: height {height!r} / noise rms {noise_rms!r} is not a finite number "
+            "(the spectrum's values are too large or the fit diverged)"
+        )
     return SNRMeasurement(
         snr=height / noise_rms,
         height=height,
@@ -802,18 +852,33 @@ def line_shape(
     -------
     ndarray, complex128, shape (spectrum.n_points,)
     """
+    if not isinstance(spectrum, Spectrum):
+        raise DataError(f"line_shape: spectrum = {V.show(spectrum)} is not allowed: give a Spectrum")
     center = _finite("line_shape", "center_hz", center_hz)
     fwhm = _positive("line_shape", "fwhm_hz", fwhm_hz)
+    if not (isinstance(amplitude, (complex, np.complexfloating)) or V.is_real(amplitude)):
+        raise DataError(f"line_shape.amplitude = {V.show(amplitude)} is not allowed: give a (complex) number")
+    try:
+        amplitude = complex(amplitude)
+    except OverflowError:
+        amplitude = complex(math.inf)
+    if not cmath.isfinite(amplitude):
+        raise DataError(f"line_shape.amplitude = {V.show(amplitude)} is not allowed: it must be finite")
     hz = spectrum.hz
-    if gauss_fwhm_hz is None:
-        if spectrum.dwell_s is not None and spectrum.n_acquired is not None:
-            return _lorentz_exact(hz, amplitude, center, fwhm, spectrum.dwell_s, spectrum.n_acquired)
-        return _lorentz_continuous(hz, amplitude, center, fwhm)
-    g = _positive("line_shape", "gauss_fwhm_hz", gauss_fwhm_hz)
-    N = _fft_grid(spectrum)
-    if N is not None:
-        return _voigt_exact(hz, amplitude, center, fwhm, g, spectrum.dwell_s, spectrum.n_acquired, N)
-    return _voigt_continuous(hz, amplitude, center, fwhm, g)
+    g = None if gauss_fwhm_hz is None else _positive("line_shape", "gauss_fwhm_hz", gauss_fwhm_hz)
+    with np.errstate(all="ignore"):
+        if g is None:
+            if spectrum.dwell_s is not None and spectrum.n_acquired is not None:
+                out = _lorentz_exact(hz, amplitude, center, fwhm, spectrum.dwell_s, spectrum.n_acquired)
+            else:
+                out = _lorentz_continuous(hz, amplitude, center, fwhm)
+        else:
+            N = _fft_grid(spectrum)
+            if N is not None:
+                out = _voigt_exact(hz, amplitude, center, fwhm, g, spectrum.dwell_s, spectrum.n_acquired, N)
+            else:
+                out = _voigt_continuous(hz, amplitude, center, fwhm, g)
+    return _finite_result("line_shape", out, "the line's parameters are too extreme for this axis")
 
 
 @dataclass(frozen=True)
@@ -940,8 +1005,10 @@ def _line_function(kind: str, complex_amplitudes: bool, spec: Spectrum):
 def _per_line(name: str, value: Any, n_lines: int) -> list[float | None]:
     if value is None:
         return [None] * n_lines
-    arr = np.atleast_1d(np.asarray(value, dtype=float))
-    if arr.ndim != 1 or arr.size not in (1, n_lines):
+    if isinstance(value, np.ndarray) and value.ndim > 1:
+        raise DataError(f"fit_lines.{name} must be one number or one per line ({n_lines}), got shape {value.shape}")
+    arr = V.number_array(value, f"fit_lines.{name}", DataError, "widths (Hz)")
+    if arr.size not in (1, n_lines):
         raise DataError(f"fit_lines.{name} must be one number or one per line ({n_lines}), got shape {arr.shape}")
     if arr.size == 1:
         arr = np.repeat(arr, n_lines)
@@ -949,6 +1016,51 @@ def _per_line(name: str, value: Any, n_lines: int) -> list[float | None]:
     for v in out:
         _positive("fit_lines", name, v)
     return out
+
+
+def _run_fit(line, centers, shape, spec, y, mag, df, widths, gwidths, complex_amplitudes, vary_centers,
+             same_width, noise_rms, fit_kws):
+    """Build the lmfit model and parameters of :func:`fit_lines` and fit."""
+    hz = spec.hz
+    model = None
+    params = lmfit.Parameters()
+    for i, c in enumerate(centers):
+        prefix = f"l{i}_"
+        m = lmfit.Model(line, prefix=prefix, independent_vars=["hz"])
+        model = m if model is None else model + m
+        k = int(np.argmin(np.abs(hz - c)))
+        est = _half_height_width(mag, k) * df / math.sqrt(3.0)  # |Lorentzian| is √3 × wider
+        w0 = widths[i] if widths[i] is not None else max(est, 2 * df)
+        if shape == "voigt":
+            g0 = gwidths[i] if gwidths[i] is not None else w0 / 2
+            l0 = w0 if widths[i] is not None else w0 / 2
+        else:
+            l0 = w0
+        a0 = y[k] * math.pi * l0 / 2.0  # peak of 2a/(πΓ) for a Lorentzian
+        if complex_amplitudes:
+            params.add(prefix + "amp_re", value=float(a0.real))
+            params.add(prefix + "amp_im", value=float(a0.imag))
+        else:
+            params.add(prefix + "amplitude", value=float(a0.real))
+        params.add(prefix + "center_hz", value=c, vary=vary_centers, min=float(hz[0]), max=float(hz[-1]))
+        fmin = 1e-3 * df
+        if same_width and i > 0:
+            params.add(prefix + "fwhm_hz", expr="l0_fwhm_hz")
+        else:
+            params.add(prefix + "fwhm_hz", value=max(l0, 2 * fmin), min=fmin)
+        if shape == "voigt":
+            if same_width and i > 0:
+                params.add(prefix + "gauss_fwhm_hz", expr="l0_gauss_fwhm_hz")
+            else:
+                params.add(prefix + "gauss_fwhm_hz", value=max(g0, 2 * fmin), min=fmin)
+    data = y if complex_amplitudes else y.real
+    kws = {"xtol": 1e-10, "ftol": 1e-10}
+    if fit_kws:
+        kws.update(fit_kws)
+    weights = None if noise_rms is None else np.full(hz.size, 1.0 / noise_rms)
+    if weights is not None and not np.all(np.isfinite(weights)):
+        raise DataError(f"fit_lines.noise_rms = {noise_rms!r} is not allowed: 1/noise_rms overflows")
+    return model.fit(data, params, hz=hz, weights=weights, scale_covar=noise_rms is None, fit_kws=kws)
 
 
 def fit_lines(
@@ -992,7 +1104,8 @@ def fit_lines(
         is the complex FID amplitude of that component (what tomography
         needs).
     fwhm_hz, gauss_fwhm_hz : float or sequence, optional
-        Starting widths (Hz); estimated from the data when omitted.
+        Starting widths (Hz, > 0 and at most 1000 × the fitted range);
+        estimated from the data when omitted.
     region_hz : (lo, hi), optional
         Fit only this region (Hz).
     vary_centers : bool
@@ -1005,26 +1118,30 @@ def fit_lines(
         the standard errors are absolute (``scale_covar=False``); otherwise
         they are scaled by the reduced χ².
     fit_kws : dict, optional
-        Passed to the minimiser (default ``xtol = ftol = 1e-10``).
+        Passed to the minimiser (default ``xtol = ftol = 1e-10``); an option
+        the minimiser refuses, like any failure of the fit, is a
+        :class:`~pulses.errors.DataError`.
 
     Returns
     -------
     LineFit
     """
     if not isinstance(spectrum, Spectrum):
-        raise DataError(f"fit_lines: spectrum must be a Spectrum, got {type(spectrum).__name__}")
+        raise DataError(f"fit_lines: spectrum = {V.show(spectrum)} is not allowed: give a Spectrum")
     if spectrum.is_2d:
         raise DataError("fit_lines: the spectrum is a 2-D series; fit one row (spectrum.row(i))")
-    if shape not in _SHAPES:
-        raise DataError(f"fit_lines.shape = {shape!r} is not allowed: use 'lorentzian' or 'voigt'")
-    try:
-        centers = [float(c) for c in np.atleast_1d(np.asarray(centers_hz, dtype=float))]
-    except (TypeError, ValueError):
-        raise DataError(
-            f"fit_lines.centers_hz = {centers_hz!r} is not allowed: give a sequence of numbers (Hz)"
-        ) from None
-    if not centers or not all(math.isfinite(c) for c in centers):
-        raise DataError(f"fit_lines.centers_hz = {centers_hz!r} is not allowed: give at least one finite number (Hz)")
+    if not isinstance(shape, str) or shape not in _SHAPES:
+        raise DataError(f"fit_lines.shape = {V.show(shape)} is not allowed: use 'lorentzian' or 'voigt'")
+    if isinstance(centers_hz, np.ndarray) and centers_hz.ndim > 1:
+        raise DataError(f"fit_lines.centers_hz has shape {centers_hz.shape}: give a sequence of numbers (Hz)")
+    centers = V.number_array(centers_hz, "fit_lines.centers_hz", DataError, "line positions (Hz)").tolist()
+    complex_amplitudes = V.boolean(complex_amplitudes, "fit_lines.complex_amplitudes", DataError)
+    vary_centers = V.boolean(vary_centers, "fit_lines.vary_centers", DataError)
+    same_width = V.boolean(same_width, "fit_lines.same_width", DataError)
+    if fit_kws is not None:
+        fit_kws = V.mapping(fit_kws, "fit_lines.fit_kws", DataError, "minimiser options")
+        if not all(isinstance(k, str) for k in fit_kws):
+            raise DataError(f"fit_lines.fit_kws = {V.show(fit_kws)} is not allowed: its keys must be option names")
     spec = spectrum
     if region_hz is not None:
         lo, hi = _pair("region_hz", "fit_lines", region_hz)
@@ -1048,48 +1165,24 @@ def fit_lines(
         noise_rms = _positive("fit_lines", "noise_rms", noise_rms)
 
     df = spec.spacing_hz
+    span = float(hz[-1] - hz[0]) + df
+    for name, ws in (("fwhm_hz", widths), ("gauss_fwhm_hz", gwidths)):
+        for w_ in ws:
+            if w_ is not None and w_ > 1e3 * span:
+                raise DataError(
+                    f"fit_lines.{name} = {w_!r} is not allowed: a starting width must be ≤ 1000 × the fitted "
+                    f"range ({span:.6g} Hz)"
+                )
     y = spec.values
     mag = np.abs(y)
     line, exact = _line_function(shape, complex_amplitudes, spec)
-    model = None
-    params = lmfit.Parameters()
-    for i, c in enumerate(centers):
-        prefix = f"l{i}_"
-        m = lmfit.Model(line, prefix=prefix, independent_vars=["hz"])
-        model = m if model is None else model + m
-        k = int(np.argmin(np.abs(hz - c)))
-        est = _half_height_width(mag, k) * df / math.sqrt(3.0)  # |Lorentzian| is √3 × wider
-        w0 = widths[i] if widths[i] is not None else max(est, 2 * df)
-        if shape == "voigt":
-            g0 = gwidths[i] if gwidths[i] is not None else w0 / 2
-            l0 = w0 if widths[i] is not None else w0 / 2
-        else:
-            l0 = w0
-        a0 = y[k] * math.pi * l0 / 2.0  # peak of 2a/(πΓ) for a Lorentzian
-        if complex_amplitudes:
-            params.add(prefix + "amp_re", value=float(a0.real))
-            params.add(prefix + "amp_im", value=float(a0.imag))
-        else:
-            params.add(prefix + "amplitude", value=float(a0.real))
-        params.add(prefix + "center_hz", value=c, vary=vary_centers, min=float(hz[0]), max=float(hz[-1]))
-        fmin = 1e-3 * df
-        if same_width and i > 0:
-            params.add(prefix + "fwhm_hz", expr="l0_fwhm_hz")
-        else:
-            params.add(prefix + "fwhm_hz", value=max(l0, 2 * fmin), min=fmin)
-        if shape == "voigt":
-            if same_width and i > 0:
-                params.add(prefix + "gauss_fwhm_hz", expr="l0_gauss_fwhm_hz")
-            else:
-                params.add(prefix + "gauss_fwhm_hz", value=max(g0, 2 * fmin), min=fmin)
-    data = y if complex_amplitudes else y.real
-    kws = {"xtol": 1e-10, "ftol": 1e-10}
-    if fit_kws:
-        kws.update(fit_kws)
-    weights = None if noise_rms is None else np.full(hz.size, 1.0 / noise_rms)
-    result = model.fit(
-        data, params, hz=hz, weights=weights, scale_covar=noise_rms is None, fit_kws=kws
-    )
+    try:
+        with np.errstate(all="ignore"):
+            result = _run_fit(line, centers, shape, spec, y, mag, df, widths, gwidths, complex_amplitudes,
+                              vary_centers, same_width, noise_rms, fit_kws)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        where = f" (fit_kws = {V.show(fit_kws)})" if fit_kws else ""
+        raise DataError(f"fit_lines: the fit failed{where}: {V.one_line(exc)[:300]}") from None
 
     def get(name: str) -> tuple[np.ndarray, np.ndarray]:
         v = np.array([result.params[f"l{i}_{name}"].value for i in range(n_lines)], dtype=float)
@@ -1113,6 +1206,9 @@ def fit_lines(
     gw = gw_e = None
     if shape == "voigt":
         gw, gw_e = get("gauss_fwhm_hz")
+    for name, v in (("amplitude", amp), ("center_hz", cen), ("fwhm_hz", fw), ("gauss_fwhm_hz", gw)):
+        if v is not None and not np.all(np.isfinite(v)):
+            raise DataError(f"fit_lines: the fit did not converge: {name} = {V.show(v)} is not finite")
     return LineFit(
         amplitude=amp,
         amplitude_stderr=amp_e,
@@ -1156,9 +1252,13 @@ def integrate(spectrum: Spectrum, regions_hz) -> complex | np.ndarray:
         of shape (n_regions,), (m,) or (m, n_regions).
     """
     if not isinstance(spectrum, Spectrum):
-        raise DataError(f"integrate: spectrum must be a Spectrum, got {type(spectrum).__name__}")
-    arr = np.asarray(regions_hz, dtype=object)
-    single = arr.ndim == 1 and arr.size == 2 and all(np.isscalar(v) for v in arr)
+        raise DataError(f"integrate: spectrum = {V.show(spectrum)} is not allowed: give a Spectrum")
+    if not isinstance(regions_hz, (list, tuple, np.ndarray)):
+        raise DataError(
+            f"integrate.regions_hz = {V.show(regions_hz)} is not allowed: give (lo, hi) or a sequence of (lo, hi) "
+            "pairs in Hz"
+        )
+    single = len(regions_hz) == 2 and all(np.isscalar(v) for v in regions_hz)
     pairs = [regions_hz] if single else list(regions_hz)
     if not pairs:
         raise DataError("integrate.regions_hz is empty: give (lo, hi) or a sequence of (lo, hi) pairs in Hz")
@@ -1169,8 +1269,10 @@ def integrate(spectrum: Spectrum, regions_hz) -> complex | np.ndarray:
         sel = (spectrum.hz >= lo) & (spectrum.hz <= hi)
         if not sel.any():
             raise DataError(f"integrate: region ({lo:g}, {hi:g}) Hz holds no point of the spectrum")
-        out.append(spectrum.values[..., sel].sum(axis=-1) * df)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out.append(spectrum.values[..., sel].sum(axis=-1) * df)
     res = np.stack(out, axis=-1)
+    _finite_result("integrate", res, "the sum of the values times the point spacing exceeds the largest float")
     if single:
         res = res[..., 0]
         return complex(res) if res.ndim == 0 else res

@@ -24,7 +24,12 @@ from functools import cached_property
 
 import numpy as np
 
+from pulses import _validate as V
 from pulses.errors import SpinSystemError
+
+#: Most spins a SpinSystem may describe (its operators are 2^n × 2^n; the
+#: simulator's own, lower limit is :data:`pulses.simulate.MAX_SPINS`).
+MAX_SYSTEM_SPINS = 10
 
 #: Gyromagnetic ratios γ/2π in MHz/T and spin quantum numbers
 #: (CODATA 2018 for 1H; NMR tables (Harris et al., Pure Appl. Chem. 73,
@@ -44,20 +49,13 @@ KB = 1.380649e-23  # J/K
 
 def gamma_mhz_per_t(isotope: str) -> float:
     """γ/2π of ``isotope`` in MHz/T."""
-    if isotope not in ISOTOPES:
-        raise SpinSystemError(f"isotope = {isotope!r} is not allowed: use one of {', '.join(ISOTOPES)}")
+    if not isinstance(isotope, str) or isotope not in ISOTOPES:
+        raise SpinSystemError(f"isotope = {V.show(isotope)} is not allowed: use one of {', '.join(ISOTOPES)}")
     return ISOTOPES[isotope][0]
 
 
 def _finite(name: str, value, *, positive: bool = False, optional: bool = False):
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise SpinSystemError(f"{name} = {value!r} is not allowed: give a finite real number")
-    v = float(value)
-    if not math.isfinite(v) or (positive and v <= 0):
-        raise SpinSystemError(f"{name} = {v!r} is not allowed: it must be finite{' and > 0' if positive else ''}")
-    return v
+    return V.number(value, name, SpinSystemError, minimum=0.0 if positive else None, strict=True, optional=optional)
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,7 @@ class Spin:
 
     def __post_init__(self) -> None:
         gamma_mhz_per_t(self.isotope)
+        V.string(self.label, "Spin label", SpinSystemError)
         if ISOTOPES[self.isotope][1] != 0.5:
             raise SpinSystemError(
                 f"isotope = {self.isotope!r} has spin {ISOTOPES[self.isotope][1]:g}: "
@@ -126,12 +125,14 @@ class Coupling:
     t1d_s: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("J", "dipolar"):
-            raise SpinSystemError(f"coupling kind = {self.kind!r} is not allowed: use 'J' or 'dipolar'")
+        if not isinstance(self.kind, str) or self.kind not in ("J", "dipolar"):
+            raise SpinSystemError(f"coupling kind = {V.show(self.kind)} is not allowed: use 'J' or 'dipolar'")
         for name in ("i", "j"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise SpinSystemError(f"coupling {name} = {v!r} is not allowed: give a spin index ≥ 0")
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise SpinSystemError(f"coupling {name} = {V.show(v)} is not allowed: give a spin index ≥ 0")
+            object.__setattr__(self, name, int(v))
+        object.__setattr__(self, "weak", V.boolean(self.weak, "coupling weak", SpinSystemError))
         if self.i == self.j:
             raise SpinSystemError(f"coupling ({self.i}, {self.j}) couples a spin to itself")
         object.__setattr__(self, "hz", _finite("coupling hz", self.hz))
@@ -147,12 +148,16 @@ class SpinSystem:
     Parameters
     ----------
     spins : tuple of Spin
+        (or a list); 1 to :data:`MAX_SYSTEM_SPINS`.
     couplings : tuple of Coupling
+        (or a list; empty for none).
     field_t : float, optional
         B0 in tesla.  Or give ``proton_mhz`` (the 1H Larmor frequency).
     proton_mhz : float, optional
     carrier_ppm : dict, optional
-        Carrier position per channel (isotope) in ppm (default 0).
+        Carrier position per channel (isotope) in ppm (default 0).  Every
+        carrier, offset and Larmor frequency these fields give must be a
+        finite float.
     temperature_k : float
         Lab temperature (default 298.15 K).
     """
@@ -165,15 +170,22 @@ class SpinSystem:
     temperature_k: float = 298.15
 
     def __post_init__(self) -> None:
-        spins = tuple(self.spins)
+        spins = V.items(self.spins, "spins", SpinSystemError, "Spin objects")
         if not spins or not all(isinstance(s, Spin) for s in spins):
-            raise SpinSystemError("spins must be a non-empty sequence of Spin")
+            raise SpinSystemError(f"spins = {V.show(self.spins)} is not allowed: give a non-empty list of Spin objects")
+        if len(spins) > MAX_SYSTEM_SPINS:
+            raise SpinSystemError(
+                f"spins: {len(spins)} spins is not allowed: at most {MAX_SYSTEM_SPINS} are supported "
+                "(the state space grows as 4^n)"
+            )
         object.__setattr__(self, "spins", spins)
-        object.__setattr__(self, "couplings", tuple(self.couplings))
+        couplings = V.items(self.couplings, "couplings", SpinSystemError, "Coupling objects (or an empty list)")
+        object.__setattr__(self, "couplings", couplings)
         seen = set()
         for c in self.couplings:
             if not isinstance(c, Coupling):
-                raise SpinSystemError(f"couplings must hold Coupling objects, got {type(c).__name__}")
+                raise SpinSystemError(f"couplings = {V.show(self.couplings)} is not allowed: give Coupling objects, "
+                                      f"not {type(c).__name__}")
             if max(c.i, c.j) >= len(spins):
                 raise SpinSystemError(f"coupling ({c.i}, {c.j}) names a spin that does not exist (n = {len(spins)})")
             key = (min(c.i, c.j), max(c.i, c.j), c.kind)
@@ -186,14 +198,34 @@ class SpinSystem:
             object.__setattr__(self, "field_t", _finite("proton_mhz", self.proton_mhz, positive=True) / ISOTOPES["1H"][0])
         object.__setattr__(self, "field_t", _finite("field_t", self.field_t, positive=True))
         object.__setattr__(self, "temperature_k", _finite("temperature_k", self.temperature_k, positive=True))
-        cp = dict(self.carrier_ppm)
+        cp = V.mapping(self.carrier_ppm, "carrier_ppm", SpinSystemError, "channel: ppm")
         for k, v in cp.items():
-            if k not in self.channels:
-                raise SpinSystemError(f"carrier_ppm names channel {k!r}, which has no spin (channels: {self.channels})")
+            if not isinstance(k, str) or k not in self.channels:
+                raise SpinSystemError(
+                    f"carrier_ppm names channel {V.show(k)}, which has no spin (channels: {', '.join(self.channels)})"
+                )
             cp[k] = _finite(f"carrier_ppm[{k}]", v)
         object.__setattr__(self, "carrier_ppm", cp)
-        if len(spins) > 10:
-            raise SpinSystemError(f"{len(spins)} spins: at most 10 are supported (the state space grows as 4^n)")
+        self._check_derived()
+
+    def _check_derived(self) -> None:
+        """Refuse fields whose combination overflows: every carrier, offset
+        and Larmor frequency must be finite."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            for ch in self.channels:
+                if not math.isfinite(self.carrier_mhz(ch)):
+                    raise SpinSystemError(
+                        f"carrier_ppm[{ch}] = {self.carrier_ppm.get(ch, 0.0)!r} with field_t = {self.field_t!r} "
+                        "gives a non-finite carrier frequency: both must be far smaller"
+                    )
+            offsets, larmor = self.offsets_hz(), self.larmor_hz()
+        for k, s in enumerate(self.spins):
+            if not (math.isfinite(offsets[k]) and math.isfinite(larmor[k])):
+                name = "shift_ppm" if s.shift_ppm is not None else "offset_hz"
+                raise SpinSystemError(
+                    f"spin {k}: {name} = {getattr(s, name)!r} with field_t = {self.field_t!r} gives a non-finite "
+                    "frequency: it must be far smaller"
+                )
 
     # ------------------------------------------------------------ structure
     @property
@@ -213,8 +245,10 @@ class SpinSystem:
         return [s.label or f"{s.isotope}{k}" for k, s in enumerate(self.spins)]
 
     def spins_on(self, channel: str) -> list[int]:
-        if channel not in self.channels:
-            raise SpinSystemError(f"channel {channel!r} is not allowed: this system has {', '.join(self.channels)}")
+        if not isinstance(channel, str) or channel not in self.channels:
+            raise SpinSystemError(
+                f"channel {V.show(channel)} is not allowed: this system has {', '.join(self.channels)}"
+            )
         return [k for k, s in enumerate(self.spins) if s.isotope == channel]
 
     def base_mhz(self, channel: str) -> float:
@@ -290,8 +324,11 @@ class SpinSystem:
 
     def polarization(self) -> np.ndarray:
         """Thermal polarisation ⟨σz⟩ = tanh(h ν_L / 2 k T) of each spin (exact)."""
-        x = 2 * np.pi * HBAR * self.larmor_hz() / (2 * KB * self.temperature_k)
-        return np.tanh(x)
+        nu = self.larmor_hz()
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            # x → ±inf near 0 K: tanh is then ±1, exactly right; a zero gap (ν = 0) has no polarisation
+            x = 2 * np.pi * HBAR * nu / (2 * KB * self.temperature_k)
+        return np.tanh(np.where(nu == 0, 0.0, x))
 
     def thermal_state(self) -> np.ndarray:
         """exp(−H_Z/kT)/Z of the lab Zeeman Hamiltonian H_Z = −Σ h ν_k I_kz,

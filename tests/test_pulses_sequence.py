@@ -76,7 +76,7 @@ def test_round_trip_of_arbitrary_floats(flips, phases, nu, delay):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: Delay(duration_s=-1e-3), r"Delay: duration_s = -0.001 is not allowed: it must be finite and ≥ 0"),
+        (lambda: Delay(duration_s=-1e-3), r"Delay: duration_s = -0.001 is not allowed: it must be a finite number ≥ 0"),
         (lambda: Pulse(phase_deg=90), r"flip_deg, duration_s and nutation_hz are missing"),
         (lambda: Pulse(flip_deg=90), r"duration_s and nutation_hz are missing"),
         (lambda: Pulse(flip_deg=90, duration_s=1e-5, nutation_hz=1e3), r"disagree"),
