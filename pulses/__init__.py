@@ -9,17 +9,26 @@ plain objects and never imports ``nmrqb``.
                      (Coupling(0, 1, 140.0),), proton_mhz=400)
     res = simulate(sys, Sequence((Pulse(flip_deg=90, nutation_hz=25e3), Acquire(points=2048, spectral_width_hz=2000))))
     spec = fft(apodize(res.fid("1H"), lb_hz=1.0))
+
+Platforms (a spin system plus spectrometer limits, with presets) are in
+:mod:`pulses.platform`; sequence builders (hard pulses, Jeener–Broekaert,
+readouts) and the two-spin unitary compiler in :mod:`pulses.builders` and
+:mod:`pulses.compiler`.
 """
 
+from pulses import builders, compiler, platform
 from pulses.bruker import read_bruker, read_bruker_processed, write_bruker
+from pulses.compiler import CompiledUnitary, compile_unitary
 from pulses.errors import DataError, PulsesError, SequenceError, SimulationError, SpinSystemError
 from pulses.fid import FID, stack_fids
+from pulses.platform import ChannelLimits, Platform
 from pulses.sequence import Acquire, Delay, Gradient, PhaseStep, Pulse, Sequence
 from pulses.simulate import Distribution, SimulationResult, Simulator, simulate
 from pulses.spectra import Spectrum, add_noise, apodize, fft, fit_lines, integrate, measure_snr, zero_fill
 from pulses.spinsystem import ISOTOPES, Coupling, Spin, SpinSystem
 
 __all__ = [
+    "builders", "compiler", "platform", "ChannelLimits", "CompiledUnitary", "Platform", "compile_unitary",
     "Acquire", "Coupling", "DataError", "Delay", "Distribution", "FID", "Gradient", "ISOTOPES", "PhaseStep",
     "Pulse", "PulsesError", "Sequence", "SequenceError", "SimulationError", "SimulationResult", "Simulator",
     "Spectrum", "Spin", "SpinSystem", "SpinSystemError", "add_noise", "apodize", "fft", "fit_lines", "integrate",

@@ -491,7 +491,14 @@ class Sequence:
         return Sequence(els, self.name)
 
     def check(self, channels) -> None:
-        """Raise SequenceError if an element names a channel not in ``channels``."""
+        """Raise SequenceError if an element names a channel not in
+        ``channels`` (a list of names), or — given a
+        :class:`pulses.platform.Platform` — if the platform cannot run it
+        (:meth:`pulses.platform.Platform.check`: channels, nutation
+        frequency, pulse length, minimum delay, duty cycle)."""
+        if hasattr(channels, "limits") and callable(getattr(channels, "check", None)):
+            channels.check(self)
+            return
         known = V.items(channels, "check: channels", SequenceError, "channel names like '1H'")
         if not all(isinstance(c, str) for c in known):
             raise SequenceError(f"check: channels = {V.show(channels)} is not allowed: give channel names like '1H'")

@@ -54,6 +54,10 @@ from pulses.fid import FID
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
 from pulses.spinsystem import SpinSystem, gamma_mhz_per_t
 
+#: Largest detection matrix (points × 2·channels × (4ⁿ + 1) reals) an
+#: acquisition caches; larger acquisitions are propagated point by point.
+DETECTION_CACHE_BYTES = 64 * 2**20
+
 #: Largest spin system the dense Liouville-space engine accepts.
 MAX_SPINS = 6
 
@@ -546,12 +550,26 @@ class Simulator:
         return g
 
     # ------------------------------------------------------------------ run
-    def run(self, sequence: Sequence) -> SimulationResult:
-        """Simulate ``sequence`` (all phase-cycle steps, all ensemble members)."""
+    def run(self, sequence: Sequence, initial=None) -> SimulationResult:
+        """Simulate ``sequence`` (all phase-cycle steps, all ensemble members).
+
+        ``initial`` (a density matrix or Qobj, checked like the constructor's)
+        starts this run from another state than the simulator's own; the
+        propagator caches are shared, and prefix states are kept per initial
+        state."""
         if not isinstance(sequence, Sequence):
             raise SimulationError(f"sequence = {V.show(sequence)} is not allowed: give a Sequence")
         sequence.check(self.system.channels)
         self._check_size(sequence)
+        if initial is None:
+            v0, key0 = self._v0, None
+        else:
+            if isinstance(initial, str):
+                raise SimulationError(f"run: initial = {V.show(initial)} is not allowed: give a density matrix")
+            rho0 = _matrix(initial, self.system.dim, self.system.n)
+            _check_state(rho0)
+            v0 = np.concatenate([(self._w.conj().T @ rho0.reshape(-1)).real, [1.0]])
+            key0 = v0.tobytes()
         steps = sequence.phase_cycle or (None,)
         d2 = self.system.dim**2
         final = np.zeros(d2)
@@ -559,7 +577,7 @@ class Simulator:
         for step in steps:
             seq = sequence if step is None else sequence.with_phases(step)
             for scale, weight, offset in self._members:
-                v, signals = self._run_member(seq, scale, offset)
+                v, signals = self._run_member(seq, scale, offset, v0, key0)
                 final += weight * v[:d2] / len(steps)
                 for n_acq, (acq, sig) in enumerate(signals):
                     rec = acq.receiver_phase_deg + (0.0 if step is None else step.receiver_phase_deg)
@@ -621,20 +639,21 @@ class Simulator:
                     f"its trajectory ({width} reals a point for {self.system.n} spins)", SimulationError,
                 )
 
-    def _run_member(self, seq: Sequence, scale: float, offset: float):
+    def _run_member(self, seq: Sequence, scale: float, offset: float, v0: np.ndarray | None = None, key0=None):
         els = seq.elements
         # Prefix keys are chained hashes (O(n) per run); a hit is confirmed
-        # against the stored element tuple, so a hash collision cannot leak.
-        chain, h = [], hash((scale, offset))
+        # against the stored element tuple (and initial state), so a hash
+        # collision cannot leak.
+        chain, h = [], hash((scale, offset, key0))
         for e in els:
             if isinstance(e, Acquire):
                 break
             h = hash((h, e))
             chain.append(h)
-        start, v = 0, self._v0
+        start, v = 0, (self._v0 if v0 is None else v0)
         for k in range(len(chain), 0, -1):
             hit = self._prefix.get(chain[k - 1])
-            if hit is not None and hit[0] == (scale, offset, els[:k]):
+            if hit is not None and hit[0] == (scale, offset, key0, els[:k]):
                 start, v = k, hit[1]
                 break
         steps = [self._steps(e, scale, offset) if not isinstance(e, Acquire) else None for e in els[start:]]
@@ -658,12 +677,43 @@ class Simulator:
             for key in st:
                 v = self._cache[key] @ v
             if k < len(chain):
-                self._prefix[chain[k]] = ((scale, offset, els[: k + 1]), v)
+                self._prefix[chain[k]] = ((scale, offset, key0, els[: k + 1]), v)
         return v, signals
 
     def _acquire(self, acq: Acquire, v: np.ndarray, offset: float):
-        p = self._cache[("free", acq.dwell_s, offset)]
+        """Signals of ``acq`` from state vector v, and the state after it.
+
+        The signal is linear in v: s_ch[n] = o_ch · Pⁿ v.  When the
+        detection matrix (rows o_ch Pⁿ, n < points) of every channel fits in
+        :data:`DETECTION_CACHE_BYTES`, it is built once by doubling
+        (⌈log2 N⌉ products) and cached with P^N, and each acquisition is a
+        matrix-vector product; otherwise the trajectory is propagated point
+        by point."""
         channels = acq.channels or self.system.channels
+        width = v.size
+        key = ("det", acq.dwell_s, acq.points, offset, tuple(channels))
+        if key not in self._cache and acq.points * width * 8 * len(channels) <= DETECTION_CACHE_BYTES:
+            p = self._cache[("free", acq.dwell_s, offset)]
+            rows = np.stack([np.concatenate([self._obs[ch].real, [0.0]]) for ch in channels]
+                            + [np.concatenate([self._obs[ch].imag, [0.0]]) for ch in channels])  # (2c, width)
+            det = np.empty((acq.points, rows.shape[0], width))
+            det[0] = rows
+            have, power = 1, p
+            while have < acq.points:
+                m = min(have, acq.points - have)
+                det[have:have + m] = det[:m] @ power
+                have += m
+                if have < acq.points:
+                    power = power @ power
+            last = np.linalg.matrix_power(p, acq.points)
+            self._cache[key] = (det, last)
+        if key in self._cache:
+            det, last = self._cache[key]
+            vals = det @ v  # (points, 2c)
+            c = len(channels)
+            sig = {ch: vals[:, i] + 1j * vals[:, c + i] for i, ch in enumerate(channels)}
+            return sig, last @ v
+        p = self._cache[("free", acq.dwell_s, offset)]
         d2 = self.system.dim**2
         traj = np.empty((acq.points, v.size))
         for n in range(acq.points):
