@@ -271,7 +271,7 @@ def _newton_step(g: np.ndarray, H: np.ndarray):
     whether the step is a full (uncapped) Newton step of a convex model."""
     h11, h12, h22 = H[:, 0, 0], H[:, 0, 1], H[:, 1, 1]
     half_tr = 0.5 * (h11 + h22)
-    rad = np.sqrt((0.5 * (h11 - h22)) ** 2 + h12 ** 2)
+    rad = np.hypot(0.5 * (h11 - h22), h12)
     lmin = half_tr - rad
     scale = np.maximum(np.abs(half_tr) + rad, 1e-8)
     floor = 1e-6 * scale
@@ -432,6 +432,17 @@ def discord_batch(rho: np.ndarray, evals: np.ndarray | None = None) -> np.ndarra
     else:
         ev = np.asarray(evals, dtype=float).reshape(-1, 4)
     out = np.empty(m)
+    # Near-pure conditional states make Hessian terms like atanh(d/q)/d huge
+    # (up to ~1e302); the Newton iteration discards non-finite steps and
+    # values explicitly, so overflow there is expected and not reported.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        _discord_chunks(flat, ev, out)
+    return out.reshape(batch)
+
+
+def _discord_chunks(flat: np.ndarray, ev: np.ndarray, out: np.ndarray) -> None:
+    """The chunk loop of :func:`discord_batch` (fills ``out``)."""
+    m = flat.shape[0]
     for lo in range(0, m, _CHUNK):
         hi = min(lo + _CHUNK, m)
         a, b, T = _bloch(flat[lo:hi])
@@ -443,7 +454,6 @@ def discord_batch(rho: np.ndarray, evals: np.ndarray | None = None) -> np.ndarra
         d = np.minimum(d, s_a)
         d = np.where((d < 0.0) & (d >= -1e-12), 0.0, d)
         out[lo:hi] = d + 0.0  # no -0.0
-    return out.reshape(batch)
 
 
 def conditional_entropy_batch(rho: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import qutip
 
+from nmrqb._checks import PARAMETER_LIMIT, check_memory, real_array, real_scalar, short_repr
 from nmrqb.errors import PhysicsError
 
 DIMS = [[2, 2], [2, 2]]
@@ -50,24 +51,21 @@ PAULI2 = {
     "IX": _kron(_I2, _X),
 }
 
-def _check_real(name: str, value) -> float:
-    """Return ``value`` as a float or raise a PhysicsError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise PhysicsError(
-            f"{name} = {value!r} is not allowed: it must be a finite real number"
-        )
-    v = float(value)
-    if not math.isfinite(v):
-        raise PhysicsError(f"{name} = {v!r} is not allowed: it must be a finite real number")
-    return v
+def _check_real(name: str, value, limit: float | None = PARAMETER_LIMIT) -> float:
+    """Return ``value`` as a float or raise a PhysicsError naming the field:
+    a finite real number (not a bool, string, complex or array) with
+    |value| ≤ ``limit``."""
+    return real_scalar(name, value, limit=limit)
 
 
 def check_temperature(T) -> float:
-    """Validate a temperature (model units): finite and > 0."""
-    t = _check_real("T", T)
-    if t <= 0:
-        raise PhysicsError(f"T = {t!r} is not allowed: the temperature must be > 0")
-    return t
+    """Validate a temperature (model units): a finite real number > 0.
+
+    There is no upper bound (T → ∞ gives I/4) and no lower bound other than
+    T > 0: the Boltzmann exponents (E_k − E_0)/T may overflow to +∞, whose
+    weight is then exactly 0 (the T → 0 limit).
+    """
+    return real_scalar("T", T, limit=None, lower=0.0, strict=True, lower_rule="the temperature must be > 0")
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,26 @@ class DipolarModel:
     epsilon : float
         Rhombic dipolar anisotropy ε.
 
-    All parameters must be finite real numbers; anything else raises
-    :class:`~nmrqb.errors.PhysicsError` naming the field.  Instances are
-    immutable; use :func:`dataclasses.replace` for variants.
+    Allowed values: every parameter is a finite real number (Python or numpy
+    int/float, or a 0-d numeric array; not a bool, string, complex number or
+    array) with |value| ≤ ``PARAMETER_LIMIT`` = 1e150.  Anything else —
+    including a Python int too large for a float — raises
+    :class:`~nmrqb.errors.PhysicsError` naming the field, the value and this
+    rule.  Instances are immutable; use :func:`dataclasses.replace` for
+    variants.
+
+    Why 1e150: with M = max |parameter|, the closed forms need
+    κ1 = sqrt(Δ² + 9D²) ≤ √10·M and κ2 = sqrt(B² + G² + ε²) ≤ √3·M (both via
+    ``hypot``, no squares are formed), energies |v_k| ≤ (2/3)(1 + 3√3)·M ≈ 4.1·M,
+    level gaps ≤ 8.3·M, Hamiltonian entries ≤ (8/3)·M, and downstream
+    Tr[ρH] ≤ 16·(8/3)·M, the charging coefficients Tr[F_m H] and the power
+    ≤ ~10³·M: all finite up to M ≈ 1e305.  The bound is the square root of
+    the float64 range (≈ 1.3e154) lowered by four orders of magnitude for
+    those constant factors, so that, in addition, products of a parameter
+    with a time or an Ωt of the same range (the dephasing exponent ‖L‖·t ≲
+    1e302) and squared energies (≲ 1e302) stay finite.  Gibbs states are
+    finite at every T > 0 (see :func:`check_temperature`).  The charging
+    amplitude Ω of :meth:`charging_hamiltonian` obeys the same bound.
 
     Examples
     --------
@@ -111,7 +126,7 @@ class DipolarModel:
     # ------------------------------------------------------------------ H
     def hamiltonian_array(self) -> np.ndarray:
         """H_DP as a (4, 4) complex128 array, built from the Pauli products."""
-        return hamiltonian_batch(self.B, self.D, self.G, self.Delta, self.epsilon)
+        return _hamiltonian_batch(self.B, self.D, self.G, self.Delta, self.epsilon)
 
     def hamiltonian(self) -> qutip.Qobj:
         """H_DP as a Hermitian ``qutip.Qobj`` with dims [[2, 2], [2, 2]]."""
@@ -122,7 +137,7 @@ class DipolarModel:
         """Closed-form eigenvalues (ascending, shape (4,)) and eigenvectors
         (columns of a unitary (4, 4) complex128 array); see
         :func:`spectrum_batch` for the formulas."""
-        return spectrum_batch(self.B, self.D, self.G, self.Delta, self.epsilon)
+        return _spectrum_batch(self.B, self.D, self.G, self.Delta, self.epsilon)
 
     def spectrum(self) -> tuple[np.ndarray, list[qutip.Qobj]]:
         """Closed-form eigenvalues (ascending) and eigenkets (``qutip.Qobj``).
@@ -143,7 +158,8 @@ class DipolarModel:
         equally; as T → ∞ to I/4.
         """
         t = check_temperature(T)
-        return gibbs_batch(self.B, self.D, self.G, self.Delta, self.epsilon, t)
+        vals, vecs = _spectrum_batch(self.B, self.D, self.G, self.Delta, self.epsilon)
+        return _gibbs_from_spectrum(vals, vecs, t)[0]
 
     def gibbs(self, T) -> qutip.Qobj:
         """Gibbs (thermal, uncharged-battery) state ζ = exp(−H/T)/Z as a ``Qobj``.
@@ -158,7 +174,8 @@ class DipolarModel:
 
     # ------------------------------------------------------------ charging
     def charging_hamiltonian_array(self, omega=1.0) -> np.ndarray:
-        """H_ch = Ω (XI + IX) as a (4, 4) complex128 array."""
+        """H_ch = Ω (XI + IX) as a (4, 4) complex128 array
+        (|Ω| ≤ ``PARAMETER_LIMIT``, like the model parameters)."""
         w = _check_real("omega", omega)
         return w * (PAULI2["XI"] + PAULI2["IX"])
 
@@ -174,11 +191,47 @@ class DipolarModel:
 
 # --------------------------------------------------------------------------
 # Vectorised closed forms: every parameter may be an array; they broadcast.
-# These are the single implementation behind the DipolarModel methods and the
-# batched maps.  They do not validate (the callers do).
+# The private kernels (_hamiltonian_batch, ...) are the single implementation
+# behind the DipolarModel methods and the batched maps and do not validate;
+# the public functions validate their input first.
 # --------------------------------------------------------------------------
+_NAMES = ("B", "D", "G", "Delta", "epsilon")
+
+#: Bytes per parameter set of the public batch functions (outputs and
+#: temporaries, generous): used to refuse oversized batches up front.
+_BYTES_PER_SET = 2048
+
+
+_NO_T = object()
+
+
+def _batch_params(B, D, G, Delta, epsilon, T=_NO_T) -> list[np.ndarray]:
+    """Validate broadcastable parameter arrays (and temperatures)."""
+    arrs = [real_array(n, v) for n, v in zip(_NAMES, (B, D, G, Delta, epsilon))]
+    names = list(_NAMES)
+    if T is not _NO_T:
+        arrs.append(real_array("T", T, limit=None, lower=0.0, strict=True))
+        names.append("T")
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrs))
+    except ValueError:
+        shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrs))
+        raise PhysicsError(f"parameter shapes do not broadcast: {shapes}") from None
+    n = math.prod(shape)
+    check_memory(", ".join(names), n * _BYTES_PER_SET, f"a batch of {n:,} parameter sets")
+    return arrs
+
+
 def hamiltonian_batch(B, D, G, Delta, epsilon) -> np.ndarray:
-    """H_DP for broadcast parameter arrays, shape (..., 4, 4) complex128."""
+    """H_DP for broadcast parameter arrays, shape (..., 4, 4) complex128.
+
+    Parameters follow the rules of :class:`DipolarModel` (finite reals,
+    |value| ≤ 1e150), arrays of any broadcastable shapes; else PhysicsError.
+    """
+    return _hamiltonian_batch(*_batch_params(B, D, G, Delta, epsilon))
+
+
+def _hamiltonian_batch(B, D, G, Delta, epsilon) -> np.ndarray:
     B, D, G, Dl, e = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (B, D, G, Delta, epsilon)))
     h = np.zeros(B.shape + (4, 4), dtype=np.complex128)
     h[..., 0, 0] = 2 * Dl / 3 + 2 * B
@@ -193,7 +246,8 @@ def hamiltonian_batch(B, D, G, Delta, epsilon) -> np.ndarray:
 
 def spectrum_batch(B, D, G, Delta, epsilon) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form eigenvalues (..., 4) ascending and eigenvectors (..., 4, 4)
-    (columns) of H_DP for broadcast parameter arrays.
+    (columns) of H_DP for broadcast parameter arrays (validated like
+    :class:`DipolarModel`).
 
     With κ1 = sqrt(Δ² + 9D²) and κ2 = sqrt(B² + G² + ε²):
     v1 = −2(Δ + κ1)/3 and v2 = 2(κ1 − Δ)/3 on span{|01>, |10>},
@@ -204,9 +258,13 @@ def spectrum_batch(B, D, G, Delta, epsilon) -> tuple[np.ndarray, np.ndarray]:
     azimuth φ2 = atan2(G, ε).  Degenerate levels get an arbitrary but
     orthonormal basis.  Ties keep the order v1, v2, v3, v4.
     """
+    return _spectrum_batch(*_batch_params(B, D, G, Delta, epsilon))
+
+
+def _spectrum_batch(B, D, G, Delta, epsilon) -> tuple[np.ndarray, np.ndarray]:
     B, D, G, Dl, e = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (B, D, G, Delta, epsilon)))
     k1 = np.hypot(Dl, 3 * D)
-    k2 = np.hypot(np.hypot(B, G), e)  # no overflow for |B| up to ~1e308
+    k2 = np.hypot(np.hypot(B, G), e)  # hypot: no squares are formed
     vals = np.stack([-2 * (Dl + k1) / 3, 2 * (k1 - Dl) / 3, 2 * (Dl - 3 * k2) / 3, 2 * (Dl + 3 * k2) / 3], axis=-1)
     vecs = np.zeros(B.shape + (4, 4), dtype=np.complex128)
     s = 1 / math.sqrt(2)
@@ -225,17 +283,50 @@ def spectrum_batch(B, D, G, Delta, epsilon) -> tuple[np.ndarray, np.ndarray]:
     return vals, vecs
 
 
-def gibbs_from_spectrum(vals: np.ndarray, vecs: np.ndarray, T) -> tuple[np.ndarray, np.ndarray]:
-    """Gibbs states and their populations from ascending eigenvalues (..., 4)
-    and eigenvectors (..., 4, 4) (columns); T > 0 broadcasts over the batch.
+def gibbs_from_spectrum(vals, vecs, T) -> tuple[np.ndarray, np.ndarray]:
+    """Gibbs states and their populations from eigenvalues (..., 4) and
+    eigenvectors (..., 4, 4) (columns); T > 0 broadcasts over the batch.
 
-    Boltzmann weights exp(−(E_k − E_min)/T) are finite for every T > 0;
-    T → 0 gives the ground state (exactly degenerate ground levels weighted
-    equally), T → ∞ gives I/4.  Returns (ζ of shape (..., 4, 4), populations
-    of shape (..., 4), non-increasing along the ascending energies).
+    ``vals`` must be finite reals, ``vecs`` a finite unitary (to 1e-8) per
+    batch element, ``T`` finite and > 0; else PhysicsError.  Boltzmann
+    weights exp(−(E_k − E_min)/T) are finite for every T > 0 (an exponent
+    that overflows to +∞ has weight exactly 0); T → 0 gives the ground state
+    (exactly degenerate ground levels weighted equally), T → ∞ gives I/4.
+    Returns (ζ of shape (..., 4, 4), populations of shape (..., 4) in the
+    order of ``vals``: non-increasing when ``vals`` is ascending).
     """
+    v = real_array("vals", vals, limit=None)
+    if v.ndim < 1 or v.shape[-1] != 4:
+        raise PhysicsError(f"vals has shape {v.shape}: eigenvalues of shape (..., 4) are required")
+    try:
+        u = np.asarray(vecs)
+        ok = u.dtype.kind in "iufc"
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        ok = False
+    if not ok:
+        raise PhysicsError(f"vecs = {short_repr(vecs)} is not allowed: give a numeric array of shape (..., 4, 4)")
+    u = u.astype(np.complex128)
+    if u.shape[-2:] != (4, 4) or u.shape[:-2] != v.shape[:-1]:
+        raise PhysicsError(f"vecs has shape {u.shape}: with vals of shape {v.shape} it must be {v.shape[:-1] + (4, 4)}")
+    if not np.all(np.isfinite(u)) or np.abs(u).max(initial=0.0) > 1 + 1e-8:
+        raise PhysicsError("vecs must hold finite unitary matrices (entries of modulus ≤ 1)")
+    dev = np.abs(np.swapaxes(u, -1, -2).conj() @ u - np.eye(4)).max(initial=0.0)
+    if dev > 1e-8:
+        raise PhysicsError(f"vecs is not unitary: max|V†V − I| = {dev:.3g}, allowed ≤ 1e-08")
+    t = real_array("T", T, limit=None, lower=0.0, strict=True)
+    try:
+        np.broadcast_shapes(t.shape, v.shape[:-1])
+    except ValueError:
+        raise PhysicsError(f"T has shape {t.shape}: it must broadcast against the batch shape {v.shape[:-1]}") from None
+    check_memory("vals, vecs, T", math.prod(np.broadcast_shapes(t.shape, v.shape[:-1])) * _BYTES_PER_SET, "the Gibbs states")
+    return _gibbs_from_spectrum(v, u, t)
+
+
+def _gibbs_from_spectrum(vals: np.ndarray, vecs: np.ndarray, T) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(T, dtype=np.float64)[..., None]
-    w = np.exp(-(vals - vals[..., :1]) / t)
+    with np.errstate(over="ignore"):  # x = +inf has weight exp(−inf) = 0 exactly
+        x = (vals - vals.min(axis=-1, keepdims=True)) / t
+    w = np.exp(-x)
     w = w / w.sum(axis=-1, keepdims=True)
     rho = (vecs * w[..., None, :]) @ np.swapaxes(vecs, -1, -2).conj()
     return 0.5 * (rho + np.swapaxes(rho, -1, -2).conj()), w
@@ -243,15 +334,18 @@ def gibbs_from_spectrum(vals: np.ndarray, vecs: np.ndarray, T) -> tuple[np.ndarr
 
 def gibbs_batch(B, D, G, Delta, epsilon, T) -> np.ndarray:
     """Gibbs states exp(−H/T)/Z, shape (..., 4, 4), for broadcast parameters
-    and temperatures (T > 0, validated by the caller); see
-    :func:`gibbs_from_spectrum`."""
-    vals, vecs = spectrum_batch(B, D, G, Delta, epsilon)
-    return gibbs_from_spectrum(vals, vecs, T)[0]
+    and temperatures (validated: parameters as :class:`DipolarModel`, T > 0
+    finite); see :func:`gibbs_from_spectrum`."""
+    *p, t = _batch_params(B, D, G, Delta, epsilon, T)
+    vals, vecs = _spectrum_batch(*p)
+    return _gibbs_from_spectrum(vals, vecs, t)[0]
+
 
 __all__ = [
     "DipolarModel",
     "DIMS",
     "PAULI2",
+    "PARAMETER_LIMIT",
     "check_temperature",
     "hamiltonian_batch",
     "spectrum_batch",
