@@ -8,3 +8,14 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 # Make the shared helpers in this folder importable as plain modules.
 sys.path.insert(0, os.path.dirname(__file__))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests named ``*fuzz*`` form the property-based fuzz suite of issue 8
+    (``pytest -m fuzz``): arbitrary JSON-like values into every public
+    constructor and function of nmrqb, pulses, tomography and the CLI."""
+    import pytest
+
+    for item in items:
+        if "fuzz" in item.name:
+            item.add_marker(pytest.mark.fuzz)

@@ -595,14 +595,4 @@ def test_fuzz_dephasing(m, rho0, times, gamma, method):
     outcome(liouvillian, m, gamma)
 
 
-# --------------------------------------------------------------------------
-# 6. benchmarks: the --quick mode runs and prints its ratios
-# --------------------------------------------------------------------------
-@pytest.mark.parametrize("script", ["bench_maps.py", "bench_measures.py"])
-def test_benchmark_quick_mode(script):
-    res = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", script), "--quick"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "ratio" in res.stdout
+# 6. benchmarks: their --quick mode is run by tests/test_benchmarks_quick.py
