@@ -999,6 +999,7 @@ def _line_function(kind: str, complex_amplitudes: bool, spec: Spectrum):
     else:
         def line(hz, amplitude, center_hz, fwhm_hz, gauss_fwhm_hz):
             return profile(hz, amplitude, center_hz, fwhm_hz, gauss_fwhm_hz).real
+    line.exact = exact
     return line, exact
 
 
@@ -1044,10 +1045,13 @@ def _run_fit(line, centers, shape, spec, y, mag, df, widths, gwidths, complex_am
             params.add(prefix + "amplitude", value=float(a0.real))
         params.add(prefix + "center_hz", value=c, vary=vary_centers, min=float(hz[0]), max=float(hz[-1]))
         fmin = 1e-3 * df
+        # the exact discrete Lorentzian is defined down to zero width (an
+        # undamped simulated line); the continuous one needs a width > 0
+        lmin = 0.0 if shape == "lorentzian" and getattr(line, "exact", False) else fmin
         if same_width and i > 0:
             params.add(prefix + "fwhm_hz", expr="l0_fwhm_hz")
         else:
-            params.add(prefix + "fwhm_hz", value=max(l0, 2 * fmin), min=fmin)
+            params.add(prefix + "fwhm_hz", value=max(l0, 2 * fmin), min=lmin)
         if shape == "voigt":
             if same_width and i > 0:
                 params.add(prefix + "gauss_fwhm_hz", expr="l0_gauss_fwhm_hz")
