@@ -101,6 +101,49 @@ def _build_parser() -> argparse.ArgumentParser:
     f.add_argument("which", metavar="N", help="figure number 3..10, or 'all'")
     f.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     f.set_defaults(func=_cmd_figure)
+
+    r = sub.add_parser(
+        "run",
+        help="simulate a protocol end to end and write the report (the main job)",
+        description=(
+            "Translate the protocol's battery into pulse sequences, simulate them on its platform (relaxation, RF "
+            "inhomogeneity, receiver noise), fit the spectra, reconstruct the states by tomography, compute the "
+            "battery metrics and write report.html, results.json, protocol.toml and the raw data as Bruker data "
+            "sets to one folder.  PROTOCOL is a file or the name of a shipped protocol (default: 'default')."
+        ),
+    )
+    r.add_argument("protocol", nargs="?", default="default", metavar="PROTOCOL",
+                   help="protocol file, or a shipped protocol name: " + ", ".join(_shipped_names()))
+    r.add_argument("--out", metavar="DIR", default=None, help="output folder (default: the protocol's output.dir)")
+    r.add_argument("--force", action="store_true", help="replace an earlier nmrqb run in the output folder")
+    r.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    r.add_argument("--json", action="store_true", help="print results.json to stdout")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser(
+        "validate",
+        help="check protocol files without running them",
+        description=(
+            "Validate each protocol file (schema nmrqb.protocol/1, docs/protocols.md): every key, value and "
+            "combination, the model and the platform.  Prints 'FILE: ok (...)' per valid file; the first "
+            "invalid one is a one-line error naming the key (exit status 1)."
+        ),
+    )
+    v.add_argument("files", nargs="+", metavar="FILE", help="protocol file (TOML)")
+    v.set_defaults(func=_cmd_validate)
+
+    pr = sub.add_parser("protocol", help="work with protocol files (show)",
+                        description="Work with protocol files (docs/protocols.md).")
+    prs = pr.add_subparsers(dest="protocol_command", required=True, parser_class=_Parser)
+    show = prs.add_parser(
+        "show",
+        help="print a protocol with every default filled in",
+        description="Print the protocol FILE with every default filled in (and a preset platform's numbers), "
+        "as TOML that loads back to the same protocol, or as JSON.",
+    )
+    show.add_argument("file", metavar="FILE", help="protocol file (TOML)")
+    show.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    show.set_defaults(func=_cmd_protocol_show)
     return p
 
 
@@ -204,6 +247,63 @@ def _cmd_figure(args: argparse.Namespace) -> int:
     for n in numbers:
         paths = figures.write_figure(figures.build(n), args.out)
         print(f"Fig. {n}: {paths['png']}  {paths['csv']}  {paths['json']}")
+    return 0
+
+
+def _shipped_names() -> list[str]:
+    try:
+        from nmrqb.protocol import shipped_protocols
+
+        return sorted(shipped_protocols())
+    except Exception:  # noqa: BLE001 - help text only
+        return ["default"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import os
+
+    from nmrqb.output import check_run_dir
+    from nmrqb.protocol import load_protocol, shipped_protocols
+
+    shipped = shipped_protocols()
+    source = args.protocol
+    if not os.path.exists(source) and source in shipped:
+        source = shipped[source]
+    p = load_protocol(source)  # validate first ...
+    out = args.out if args.out is not None else p.output.dir
+    force = args.force or p.output.force
+    check_run_dir(out, force)  # ... and the output folder, before anything runs
+    from nmrqb.run import run_protocol, write_run
+
+    result = run_protocol(p, progress=not args.quiet and not args.json)
+    paths = write_run(result, out, force=force, bruker=p.output.bruker, report=p.output.report)
+    if args.json:
+        with open(paths["results"], encoding="utf-8") as fh:
+            sys.stdout.write(fh.read())
+    elif not args.quiet:
+        print(result.verdict)
+        print(f"wrote {paths['folder']}/: " + ", ".join(
+            str(v.relative_to(paths["folder"])) for k, v in paths.items() if k != "folder"))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from nmrqb.protocol import load_protocol
+
+    for path in args.files:
+        p = load_protocol(path)
+        print(f"{path}: ok ({p.summary()})", flush=True)
+    return 0
+
+
+def _cmd_protocol_show(args: argparse.Namespace) -> int:
+    from nmrqb.protocol import load_protocol
+
+    p = load_protocol(args.file)
+    if args.json:
+        print(p.to_json())
+    else:
+        print(p.to_toml(), end="")
     return 0
 
 

@@ -277,3 +277,118 @@ def versions() -> dict[str, str]:
         "qutip": qutip.__version__,
         "matplotlib": matplotlib.__version__,
     }
+
+
+# --------------------------------------------------------------------------
+# whole output folders (a run): staged beside the target, swapped in at the end
+# --------------------------------------------------------------------------
+RUN_MARKER = "results.json"
+_RUN_TMP = re.compile(r"^\.(?P<name>.+)\.nmrqb-(?P<kind>new|old)-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # a leftover of an earlier run in a reused pid, never one of ours in flight
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_run_folder(path: Path) -> bool:
+    """An nmrqb run folder: it holds results.json of format nmrqb.results/*."""
+    try:
+        with open(path / RUN_MARKER, encoding="utf-8") as fh:
+            head = json.load(fh)
+        return isinstance(head, dict) and str(head.get("format", "")).startswith("nmrqb.results/")
+    except (OSError, ValueError):
+        return False
+
+
+def check_run_dir(out_dir, force: bool = False) -> Path:
+    """Validate the output folder of a run *before* the run: it must not
+    exist, be empty, or (with ``force``) hold an earlier nmrqb run
+    (``results.json``).  Anything else is refused even with ``force``: nmrqb
+    never replaces a folder it did not write.  Returns the path (not created)."""
+    if out_dir is None or (isinstance(out_dir, str) and out_dir.strip() == ""):
+        raise DataError("--out '' is not allowed: give an output folder")
+    if not isinstance(out_dir, (str, os.PathLike)) or "\x00" in str(out_dir):
+        raise DataError(f"--out {out_dir!r:.60} is not allowed: give an output folder path")
+    out = Path(out_dir)
+    try:
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise DataError(f"--out {str(out)!r} exists and is not a folder")
+        if out.exists() and any(out.iterdir()):
+            if not force:
+                raise DataError(f"--out {str(out)!r} exists and is not empty: pass --force to replace an earlier run, "
+                                "or choose another folder")
+            if not _is_run_folder(out):
+                raise DataError(f"--out {str(out)!r} holds files that are not an nmrqb run (no {RUN_MARKER}): "
+                                "nmrqb does not replace it, even with --force")
+        parent = out.resolve().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not os.access(parent if not out.exists() else out.resolve().parent, os.W_OK | os.X_OK):
+            raise DataError(f"--out {str(out)!r} cannot be created: its parent folder is not writable")
+    except OSError as exc:
+        raise DataError(f"--out {str(out)!r} cannot be used: {exc.strerror or exc}") from None
+    return out
+
+
+def _clean_run_leftovers(out: Path) -> None:
+    """Remove staging folders of killed runs for ``out``; put back an old
+    run that a killed swap left aside."""
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for e in entries:
+        m = _RUN_TMP.match(e.name)
+        if not m or m.group("name") != out.name or _pid_alive(int(m.group("pid"))):
+            continue
+        if m.group("kind") == "old" and not out.exists():
+            with contextlib.suppress(OSError):
+                os.replace(e.path, out)
+                continue
+        shutil.rmtree(e.path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_run_dir(out_dir, force: bool = False) -> Iterator[Path]:
+    """Write a whole run into a staging folder beside ``out_dir`` and swap
+    it in at the end: an interrupted run never leaves a folder that looks
+    complete, and an earlier run is replaced only on success (and only with
+    ``force``, see :func:`check_run_dir`)."""
+    out = check_run_dir(out_dir, force)
+    _clean_run_leftovers(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = out.parent / f".{out.name}.nmrqb-new-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        stage.mkdir()
+    except OSError as exc:
+        raise DataError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    try:
+        yield stage
+        with _signals_held():
+            check_run_dir(out, force)  # nothing else appeared meanwhile
+            old = None
+            if out.exists():
+                old = out.parent / f".{out.name}.nmrqb-old-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+                os.replace(out, old)
+            try:
+                os.replace(stage, out)
+            except OSError:
+                if old is not None:
+                    os.replace(old, out)
+                raise
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise DataError(f"--out {str(out)!r}: cannot write the run: {exc.strerror or exc}") from None
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)

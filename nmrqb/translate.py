@@ -609,15 +609,21 @@ def readout_plan(platform, names="full9", *, points: int = 4096, spectral_width_
 # ----------------------------------------------------------------------------
 # the whole experiment
 # ----------------------------------------------------------------------------
+_SAME = object()
+
+
 def translate(model: DipolarModel, T, platform, *, route: str = "auto", omega_t=None, readouts="full9",
-              nutation_hz=None, points: int = 4096, spectral_width_hz: float | None = None,
-              tau_s: float | None = None) -> Experiment:
+              nutation_hz=None, charging_nutation_hz=_SAME, readout_nutation_hz=_SAME, points: int = 4096,
+              spectral_width_hz: float | None = None, tau_s: float | None = None) -> Experiment:
     """Translate (model, T) into an experiment on ``platform``.
 
     ``route`` "auto" takes Jeener–Broekaert on a platform whose spins share
     one channel with a dipolar coupling, pseudo-Gibbs otherwise.  ``omega_t``
     defaults to 19 values on [0, π].  ``readouts`` None skips the readout
-    plan (e.g. on a homonuclear platform)."""
+    plan (e.g. on a homonuclear platform).  ``nutation_hz`` (None: ideal
+    pulses; a number or "max": rectangular pulses) applies to the
+    preparation and, unless ``charging_nutation_hz`` / ``readout_nutation_hz``
+    say otherwise, to charging and readout."""
     if not isinstance(model, DipolarModel):
         raise PhysicsError(f"model must be a DipolarModel, got {type(model).__name__}")
     P = _pulses()
@@ -632,10 +638,12 @@ def translate(model: DipolarModel, T, platform, *, route: str = "auto", omega_t=
         prep = pseudo_gibbs(model, T, platform, nutation_hz=nutation_hz)
     else:
         prep = jeener_broekaert(model, T, platform, tau_s=tau_s, nutation_hz=nutation_hz)
-    ch = charging(platform, np.linspace(0, np.pi, 19) if omega_t is None else omega_t, nutation_hz=nutation_hz)
+    ch_nu = nutation_hz if charging_nutation_hz is _SAME else charging_nutation_hz
+    ro_nu = nutation_hz if readout_nutation_hz is _SAME else readout_nutation_hz
+    ch = charging(platform, np.linspace(0, np.pi, 19) if omega_t is None else omega_t, nutation_hz=ch_nu)
     if readouts is None:
         ro = ReadoutPlan((), {}, platform.acquire(points=points, spectral_width_hz=spectral_width_hz), ())
     else:
         ro = readout_plan(platform, readouts, points=points, spectral_width_hz=spectral_width_hz,
-                          nutation_hz=nutation_hz)
+                          nutation_hz=ro_nu)
     return Experiment(model, check_temperature(T), platform, prep, ch, ro)

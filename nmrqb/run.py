@@ -1,0 +1,391 @@
+"""The planning run: a protocol simulated end to end, as a spectrometer records it.
+
+``run_protocol(protocol)`` composes the stages of the data flow, one module
+each — :mod:`nmrqb.translate` (sequences), :mod:`nmrqb.simulation` (the
+platform's relaxation and RF/offset ensembles), receiver noise at the
+protocol's SNR (here), :mod:`nmrqb.lines` (spectra, line fits, the join),
+:mod:`nmrqb.reconstruct` (tomography, metrics) and :mod:`nmrqb.plan` — and
+returns a :class:`RunResult`.  ``write_run`` writes it to one folder through
+the output layer (:func:`nmrqb.output.staged_run_dir`): ``report.html``
+(:mod:`nmrqb.report`), ``results.json`` (schema
+``nmrqb/schemas/results.schema.json``), ``protocol.toml`` (the exact
+protocol, defaults filled in) and the noisy FIDs as Bruker data sets.
+
+Noise model
+-----------
+``acquisition.snr`` is the SNR per scan of each channel's *thermal
+reference*: the thermal state, a 90° pulse on that channel, the protocol's
+acquisition, SNR as :func:`pulses.spectra.noise_sigma` defines it (tallest
+line of the real spectrum over the rms noise).  That fixes the receiver
+noise σ_c of channel c per scan; an FID averaged over N scans (all
+sub-experiments together) carries complex white Gaussian noise of σ_c/√N.
+Draws are seeded by (``acquisition.seed``, Ωt index, readout index,
+channel index), so a point of a sweep is reproducible on its own.
+
+Uncertainties: the line fits give standard errors of the line amplitudes
+(scaled by the reduced χ² of white noise — the fit is done without
+apodisation unless ``acquisition.lb_hz`` > 0, which correlates neighbouring
+points and makes the errors too small); they are the σ of the tomography
+lines; a parametric bootstrap of the estimator (``analysis.bootstrap``
+resamples, seed derived from the protocol's) gives the standard error of
+every metric and the interval value ± z·se at ``analysis.confidence``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nmrqb.errors import PhysicsError
+
+__all__ = ["RunResult", "run_protocol", "write_run", "METRIC_UNITS", "RESULTS_FORMAT"]
+
+RESULTS_FORMAT = "nmrqb.results/1"
+
+#: The metrics of a run and their units (model units: ħ = k_B = 1, energies in
+#: units of the model's energy scale, times as Ωt; α-normalised).
+METRIC_UNITS = {
+    "ergotropy": "model energy unit (alpha-normalised)",
+    "power": "model energy unit per unit of Omega t (alpha-normalised)",
+    "capacity": "model energy unit (alpha-normalised)",
+    "l1_coherence": "dimensionless (alpha-normalised)",
+}
+
+
+def _power(rho: np.ndarray, h: np.ndarray, hch: np.ndarray) -> np.ndarray:
+    """P = Tr[−i[H_ch, ρ] H] (Ω = 1: per unit of Ωt), linear in ρ."""
+    comm = hch @ rho - rho @ hch
+    return np.real(np.einsum("...ij,ji->...", -1j * comm, h))
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run computed (see :func:`run_protocol`).
+
+    Attributes
+    ----------
+    protocol : nmrqb.protocol.Protocol
+    experiment : nmrqb.translate.Experiment
+    simulated : nmrqb.simulation.SimulatedExperiment   (noiseless FIDs)
+    fids : dict   (k, readout) → channel → the recorded (noisy) FID
+    lines : nmrqb.lines.LineData
+    reconstruction : nmrqb.reconstruct.Reconstruction
+    omega_t : ndarray
+    ideal, expected, reconstructed, standard_error, ci_low, ci_high : dict metric → ndarray
+        ``ideal``: the model (nmrqb.battery.charge); ``expected``: the
+        simulated states without noise (relaxation and pulse errors
+        included); ``reconstructed``: from the noisy spectra.
+    noise_sigma : dict channel → σ per scan
+    plan : nmrqb.plan.PlanReport
+    verdict : str
+    timings : dict stage → seconds
+    """
+
+    protocol: object
+    experiment: object
+    simulated: object
+    fids: dict
+    lines: object
+    reconstruction: object
+    omega_t: np.ndarray
+    ideal: dict
+    expected: dict
+    reconstructed: dict
+    standard_error: dict
+    ci_low: dict
+    ci_high: dict
+    noise_sigma: dict
+    plan: object
+    verdict: str
+    timings: dict = field(default_factory=dict)
+    plan_figure: object = None
+
+    def to_json(self) -> dict:
+        """The JSON document ``results.json`` (schema results.schema.json)."""
+        from nmrqb.output import versions
+
+        def arr(x):
+            return [float(v) for v in np.asarray(x, dtype=float).ravel()]
+
+        p = self.protocol
+        prep = self.experiment.preparation
+        metrics = {}
+        for m, unit in METRIC_UNITS.items():
+            metrics[m] = {
+                "unit": unit,
+                "ideal": arr(self.ideal[m]),
+                "expected": arr(self.expected[m]),
+                "reconstructed": arr(self.reconstructed[m]),
+                "standard_error": arr(self.standard_error[m]),
+                "ci_low": arr(self.ci_low[m]),
+                "ci_high": arr(self.ci_high[m]),
+            }
+        states = []
+        for k in range(len(self.omega_t)):
+            rho = self.reconstruction.normalised[k]
+            states.append({"real": np.real(rho).tolist(), "imag": np.imag(rho).tolist()})
+        details = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else json.loads(json.dumps(v, default=float)))
+                   for k, v in prep.details.items()}
+        return {
+            "format": RESULTS_FORMAT,
+            "name": p.name,
+            "protocol": p.to_dict(),
+            "versions": versions(),
+            "alpha": {"value": float(prep.alpha), "unit": "dimensionless", "method": str(p.analysis.alpha)},
+            "preparation": {
+                "route": prep.route,
+                "subexperiments": [{"name": s.name, "weight": float(s.weight), "duration_s": float(s.sequence.duration),
+                                    "n_elements": len(s.sequence.elements)} for s in prep.subexperiments],
+                "details": details,
+            },
+            "omega_t": {"values": arr(self.omega_t), "unit": "dimensionless (Omega t)"},
+            "confidence": float(p.analysis.confidence),
+            "noise_sigma_per_scan": {ch: float(v) for ch, v in self.noise_sigma.items()},
+            "metrics": metrics,
+            "reconstructed_states": states,
+            "plan": json.loads(json.dumps(self.plan.as_dict(), default=float)),
+            "verdict": self.verdict,
+            "timings_s": {k: float(v) for k, v in self.timings.items()},
+        }
+
+
+def _noise(result_fids: dict, sigma: dict, scans: int, seed: int, readouts: tuple, channels: tuple) -> dict:
+    out = {}
+    for (k, r), per in result_fids.items():
+        out[(k, r)] = {}
+        for c, ch in enumerate(channels):
+            fid = per[ch]
+            rng = np.random.default_rng([seed, k, readouts.index(r), c])
+            s = sigma[ch] / math.sqrt(scans)
+            z = rng.standard_normal(fid.data.shape + (2,))
+            out[(k, r)][ch] = fid.with_data(fid.data + s * (z[..., 0] + 1j * z[..., 1]), noise_sigma=float(s),
+                                            scans=int(scans))
+    return out
+
+
+def _reference_sigma(experiment, snr, sim_kwargs) -> dict:
+    """σ per scan of each channel from its thermal 90° reference spectrum."""
+    import pulses
+    from pulses.spectra import noise_sigma
+
+    system = experiment.platform.system
+    acq = experiment.readout.acquire
+    sim = pulses.Simulator(system, **sim_kwargs)
+    out = {}
+    for ch in system.channels:
+        seq = pulses.Sequence((pulses.Pulse(flip_deg=90.0, hard=True, channels=(ch,)), acq), name=f"reference {ch}")
+        ref = sim.run(seq).fid(ch)
+        s = snr[ch] if isinstance(snr, dict) else snr
+        out[ch] = float(noise_sigma(ref, float(s)))
+    return out
+
+
+def _verdict(p, omega_t, ideal, rec, se, lo, hi, plan, noise: bool, readout: bool = True) -> str:
+    k = int(np.argmax(ideal["ergotropy"]))
+    e_ideal, e_rec = float(ideal["ergotropy"][k]), float(rec["ergotropy"][k])
+    half = 0.5 * (float(hi["ergotropy"][k]) - float(lo["ergotropy"][k]))
+    conf = int(round(100 * p.analysis.confidence))
+    if not readout:
+        parts = [f"No tomography readout (readout.set = none): the prepared and charged states are the simulated "
+                 f"ones; maximal ergotropy {e_rec:.4g} at Ωt = {omega_t[k]:.3g} against the model's {e_ideal:.4g}"]
+    else:
+        parts = [f"Maximal ergotropy {e_rec:.4g} reconstructed at Ωt = {omega_t[k]:.3g} (ideal {e_ideal:.4g})"]
+    if noise:
+        rel = half / abs(e_ideal) if e_ideal else math.inf
+        snr = ", ".join(f"{ch} {v:g}" for ch, v in (p.acquisition.snr if isinstance(p.acquisition.snr, tuple)
+                                                      else (("all channels", p.acquisition.snr),)))
+        parts.append(f"resolved to ±{100 * rel:.2g} % ({conf} % interval) at SNR per scan {snr} "
+                     f"with {p.acquisition.scans} scans")
+        inside = lo["ergotropy"][k] <= e_ideal <= hi["ergotropy"][k]
+        if inside:
+            parts.append("the ideal value lies inside the interval")
+        else:
+            parts.append("the ideal value lies outside the interval: the systematic errors of the platform "
+                         "(relaxation, pulses) exceed the noise at this SNR")
+    elif readout:
+        parts.append(f"noiseless: reconstruction error {abs(e_rec - e_ideal):.2g}")
+    if plan.metrics:
+        loss = plan.metrics["ergotropy"]["loss"]
+        c = plan.culprits.get("ergotropy", {})
+        parts.append(f"relaxation (T1/T2) costs {100 * loss:.2g} % of it, most in {c.get('stage', '-')}")
+    if not plan.ok:
+        parts.append("SOME SEQUENCES EXCEED THE PLATFORM'S LIMITS (see the plan)")
+    parts.append(f"α = {plan.alpha:.3g}; experiment time {plan.durations['experiment_s'] / 3600:.3g} h")
+    return "; ".join(parts) + "."
+
+
+def run_protocol(protocol, *, progress: bool = False) -> RunResult:
+    """Run ``protocol`` (an :class:`nmrqb.protocol.Protocol`) end to end.
+
+    ``progress`` shows a tqdm bar on stderr for the long steps."""
+    import pulses
+    from tqdm import tqdm
+
+    from nmrqb.battery import charge
+    from nmrqb.lines import fit_experiment
+    from nmrqb.plan import plan_report
+    from nmrqb.protocol import Protocol, at_key
+    from nmrqb.reconstruct import battery_metrics, reconstruct
+    from nmrqb.simulation import simulate_experiment
+    from nmrqb.translate import translate
+    from tomography.uncertainty import bootstrap
+
+    if not isinstance(protocol, Protocol):
+        raise PhysicsError(f"protocol must be an nmrqb.protocol.Protocol, got {type(protocol).__name__}")
+    p = protocol
+    acq, ana = p.acquisition, p.analysis
+    timings: dict[str, float] = {}
+    bar = tqdm(total=7, desc=f"nmrqb run {p.name}", disable=not progress, unit="step", leave=False)
+
+    def step(name):
+        bar.set_postfix_str(name)
+        return time.perf_counter()
+
+    t = step("translate")
+    model, platform = p.model(), p.platform()
+    with at_key(p, "preparation"):
+        ex = translate(model, p.T, platform, **p.translate_kwargs())
+    has_readout = bool(ex.readout.names)
+    timings["translate"] = time.perf_counter() - t
+    bar.update()
+
+    t = step("simulate")
+    kw = {"relaxation": acq.relaxation}
+    if acq.rf_inhomogeneity > 0:
+        kw["rf_scale"] = pulses.Distribution.gaussian(1.0, acq.rf_inhomogeneity, acq.ensemble_nodes)
+    if acq.offset_error_hz > 0:
+        kw["offsets_hz"] = pulses.Distribution.gaussian(0.0, acq.offset_error_hz, acq.ensemble_nodes)
+    with at_key(p, "acquisition"):
+        sim = simulate_experiment(ex, acquire=has_readout, **kw)
+        sigma = _reference_sigma(ex, {ch: acq.snr_for(ch) for ch in platform.channels}, kw)
+        fids = (_noise(sim.fids, sigma, acq.scans, acq.seed, ex.readout.names, platform.channels)
+                if acq.noise and has_readout else sim.fids)
+    timings["simulate"] = time.perf_counter() - t
+    bar.update()
+
+    h = model.hamiltonian_array()
+    hch = model.charging_hamiltonian_array(1.0)
+    omega_t = ex.charging.omega_t
+    a_exp = ex.preparation.alpha
+    lines = rec = None
+    if has_readout:
+        t = step("fit lines")
+        from nmrqb.simulation import SimulatedExperiment
+
+        recorded = SimulatedExperiment(ex, sim.prepared, sim.charged, fids, sim.relaxation)
+        with at_key(p, "acquisition.lb_hz"):
+            lines = fit_experiment(recorded, lb_hz=acq.lb_hz)
+        timings["fit"] = time.perf_counter() - t
+        bar.update()
+
+        t = step("tomography")
+        alpha = a_exp if ana.alpha == "known" else ana.alpha
+        with at_key(p, "analysis"):
+            rec = reconstruct(lines, alpha=alpha, method=ana.estimator, sigma=None)
+        timings["tomography"] = time.perf_counter() - t
+    else:
+        # no tomography readout: the states are the simulated ones (no noise, no fit)
+        from nmrqb.reconstruct import Reconstruction, normalise
+
+        rec = Reconstruction(sim.charged, normalise(sim.charged, a_exp), np.full(len(omega_t), a_exp), ())
+        bar.update()
+    bar.update()
+
+    t = step("metrics")
+    tr = charge(model, p.T, omega_t)
+    ideal = {"ergotropy": tr.ergotropy, "power": tr.power, "capacity": tr.capacity, "l1_coherence": tr.coherence}
+    bm = battery_metrics(sim.charged, h, a_exp)
+    expected = {"ergotropy": bm["ergotropy"], "capacity": bm["capacity"], "l1_coherence": bm["l1_coherence"],
+                "power": _power(sim.charged, h, hch) / a_exp}
+    bn = battery_metrics(rec.normalised, h, 1.0)
+    reconstructed = {"ergotropy": bn["ergotropy"], "capacity": bn["capacity"], "l1_coherence": bn["l1_coherence"],
+                     "power": _power(rec.normalised, h, hch)}
+    se = {m: np.zeros(len(omega_t)) for m in METRIC_UNITS}
+    if has_readout and acq.noise and ana.bootstrap >= 2:
+        from nmrqb import measures
+
+        funcs = {
+            "ergotropy": lambda r: measures.ergotropy(r, h),
+            "capacity": lambda r: measures.capacity(r, h),
+            "l1_coherence": lambda r: measures.l1_coherence(r),
+            "power": lambda r: float(_power(r.full(), h, hch)),
+        }
+        model_t = lines.model
+        for k in tqdm(range(len(omega_t)), desc="bootstrap", disable=not progress, leave=False):
+            a_k = float(rec.alpha[k])
+            y = model_t.offset + (lines.amplitudes[k] - model_t.offset) / a_k
+            floor = 1e-9 * float(np.abs(lines.amplitudes[k]).max() or 1.0)
+            s = np.maximum(lines.standard_errors[k], floor) / a_k
+            with at_key(p, "analysis.bootstrap"):
+                bs = bootstrap(model_t, y, s, seed=[acq.seed, 7919, k], method=ana.estimator,
+                               n_resamples=ana.bootstrap, functions=funcs)
+            for m in METRIC_UNITS:
+                se[m][k] = bs.functions[m].standard_error
+    z = _z(ana.confidence)
+    lo = {m: reconstructed[m] - z * se[m] for m in METRIC_UNITS}
+    hi = {m: reconstructed[m] + z * se[m] for m in METRIC_UNITS}
+    timings["metrics"] = time.perf_counter() - t
+    bar.update()
+
+    t = step("plan")
+    plan, plan_fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
+    timings["plan"] = time.perf_counter() - t
+    bar.update()
+    bar.close()
+    verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan, acq.noise and has_readout, has_readout)
+    return RunResult(p, ex, sim, fids, lines, rec, omega_t, ideal, expected, reconstructed, se, lo, hi, sigma,
+                     plan, verdict, timings, plan_fig)
+
+
+def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool = True,
+              report: bool = True) -> dict[str, Path]:
+    """Write ``result`` to ``out_dir`` (staged and swapped in whole; an
+    existing earlier run is replaced only with ``force``)."""
+    import pulses
+
+    from nmrqb.output import staged_run_dir
+
+    paths: dict[str, Path] = {}
+    out = Path(out_dir)
+    with staged_run_dir(out, force) as stage:
+        doc = result.to_json()
+        index = []
+        if bruker:
+            bdir = stage / "bruker"
+            bdir.mkdir()
+            expno = 0
+            for r in result.experiment.readout.names:
+                for ch in result.experiment.platform.channels:
+                    expno += 1
+                    series = [result.fids[(k, r)][ch] for k in range(len(result.omega_t))]
+                    pulses.write_bruker(series if len(series) > 1 else series[0], bdir / str(expno))
+                    index.append({"expno": expno, "readout": r, "channel": ch, "rows": "omega_t",
+                                  "path": f"bruker/{expno}"})
+            doc["bruker"] = index
+        with open(stage / "results.json", "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+        (stage / "protocol.toml").write_text(result.protocol.to_toml(), encoding="utf-8")
+        if report:
+            from nmrqb.report import render_report
+
+            (stage / "report.html").write_text(render_report(result, doc), encoding="utf-8")
+    paths["folder"] = out
+    paths["results"] = out / "results.json"
+    paths["protocol"] = out / "protocol.toml"
+    if report:
+        paths["report"] = out / "report.html"
+    if bruker:
+        paths["bruker"] = out / "bruker"
+    return paths
