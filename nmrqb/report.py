@@ -60,7 +60,8 @@ def _png(fig) -> str:
 
 
 def _img(fig, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{_png(fig)}">'
+    data = base64.b64encode(fig).decode("ascii") if isinstance(fig, bytes) else _png(fig)
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
 def _metrics_figure(result):

@@ -27,8 +27,11 @@ Uncertainties: the line fits give standard errors of the line amplitudes
 apodisation unless ``acquisition.lb_hz`` > 0, which correlates neighbouring
 points and makes the errors too small); they are the σ of the tomography
 lines; a parametric bootstrap of the estimator (``analysis.bootstrap``
-resamples, seed derived from the protocol's) gives the standard error of
-every metric and the interval value ± z·se at ``analysis.confidence``.
+resamples, seed derived from the protocol's) gives the standard error and
+the bias of every metric.  Ergotropy, capacity and l1 coherence are convex
+functions of ρ, so noise biases their plain estimates upward by O(σ²)
+(Jensen); the interval at ``analysis.confidence`` is therefore centred on
+the bias-corrected estimate: value − bias ± z·se.
 """
 
 from __future__ import annotations
@@ -63,6 +66,19 @@ def _power(rho: np.ndarray, h: np.ndarray, hch: np.ndarray) -> np.ndarray:
     return np.real(np.einsum("...ij,ji->...", -1j * comm, h))
 
 
+def _png_bytes(fig) -> bytes:
+    """The figure as PNG bytes; the figure is closed (runs in a loop must not
+    accumulate open figures)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def _z(confidence: float) -> float:
     from scipy.stats import norm
 
@@ -82,10 +98,11 @@ class RunResult:
     lines : nmrqb.lines.LineData
     reconstruction : nmrqb.reconstruct.Reconstruction
     omega_t : ndarray
-    ideal, expected, reconstructed, standard_error, ci_low, ci_high : dict metric → ndarray
+    ideal, expected, reconstructed, standard_error, ci_low, ci_high, bias : dict metric → ndarray
         ``ideal``: the model (nmrqb.battery.charge); ``expected``: the
         simulated states without noise (relaxation and pulse errors
-        included); ``reconstructed``: from the noisy spectra.
+        included); ``reconstructed``: from the noisy spectra; ``bias``: its
+        bootstrap bias (the interval is centred on reconstructed − bias).
     noise_sigma : dict channel → σ per scan
     plan : nmrqb.plan.PlanReport
     verdict : str
@@ -109,7 +126,8 @@ class RunResult:
     plan: object
     verdict: str
     timings: dict = field(default_factory=dict)
-    plan_figure: object = None
+    plan_figure: bytes | None = None
+    bias: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The JSON document ``results.json`` (schema results.schema.json)."""
@@ -128,6 +146,7 @@ class RunResult:
                 "expected": arr(self.expected[m]),
                 "reconstructed": arr(self.reconstructed[m]),
                 "standard_error": arr(self.standard_error[m]),
+                "bootstrap_bias": arr(self.bias.get(m, np.zeros(len(self.omega_t)))),
                 "ci_low": arr(self.ci_low[m]),
                 "ci_high": arr(self.ci_high[m]),
             }
@@ -158,6 +177,33 @@ class RunResult:
             "verdict": self.verdict,
             "timings_s": {k: float(v) for k, v in self.timings.items()},
         }
+
+
+def _bootstrap_metrics(model, state: np.ndarray, cov: np.ndarray, method: str, n: int, seed, funcs) -> dict:
+    """Parametric bootstrap of metrics with *correlated* line amplitudes.
+
+    Resamples y* = b + A c(ρ̂) + L z with L Lᵀ = ``cov`` (the full
+    covariance of the α-normalised amplitudes: lines of one spectrum are
+    correlated through their shared fitted width), re-estimates the state
+    with ``method`` (weights from the diagonal) and evaluates ``funcs``.
+    ``tomography.uncertainty.bootstrap`` assumes independent lines, which
+    would misstate the errors of these fitted amplitudes."""
+    from tomography import estimate
+
+    center = model.predict(state)
+    d = np.sqrt(np.clip(np.diag(cov), 0, None))
+    floor = 1e-12 * max(1.0, float(d.max(initial=0.0)))
+    w, v = np.linalg.eigh(cov)
+    root = v * np.sqrt(np.clip(w, 0, None))  # cov = root rootᵀ (PSD even when numerically singular)
+    sigma = np.maximum(d, floor)
+    rng = np.random.default_rng(seed)
+    out = {m: np.empty(n) for m in funcs}
+    for r in range(n):
+        y = center + root @ rng.standard_normal(center.size)
+        est = estimate(model, y, sigma, method=method)
+        for m, f in funcs.items():
+            out[m][r] = f(est.state)
+    return out
 
 
 def _noise(result_fids: dict, sigma: dict, scans: int, seed: int, readouts: tuple, channels: tuple) -> dict:
@@ -239,8 +285,6 @@ def run_protocol(protocol, *, progress: bool = False) -> RunResult:
     from nmrqb.reconstruct import battery_metrics, reconstruct
     from nmrqb.simulation import simulate_experiment
     from nmrqb.translate import translate
-    from tomography.uncertainty import bootstrap
-
     if not isinstance(protocol, Protocol):
         raise PhysicsError(f"protocol must be an nmrqb.protocol.Protocol, got {type(protocol).__name__}")
     p = protocol
@@ -312,6 +356,7 @@ def run_protocol(protocol, *, progress: bool = False) -> RunResult:
     reconstructed = {"ergotropy": bn["ergotropy"], "capacity": bn["capacity"], "l1_coherence": bn["l1_coherence"],
                      "power": _power(rec.normalised, h, hch)}
     se = {m: np.zeros(len(omega_t)) for m in METRIC_UNITS}
+    bias = {m: np.zeros(len(omega_t)) for m in METRIC_UNITS}
     if has_readout and acq.noise and ana.bootstrap >= 2:
         from nmrqb import measures
 
@@ -323,29 +368,31 @@ def run_protocol(protocol, *, progress: bool = False) -> RunResult:
         }
         model_t = lines.model
         for k in tqdm(range(len(omega_t)), desc="bootstrap", disable=not progress, leave=False):
-            a_k = float(rec.alpha[k])
-            y = model_t.offset + (lines.amplitudes[k] - model_t.offset) / a_k
-            floor = 1e-9 * float(np.abs(lines.amplitudes[k]).max() or 1.0)
-            s = np.maximum(lines.standard_errors[k], floor) / a_k
             with at_key(p, "analysis.bootstrap"):
-                bs = bootstrap(model_t, y, s, seed=[acq.seed, 7919, k], method=ana.estimator,
-                               n_resamples=ana.bootstrap, functions=funcs)
+                samples = _bootstrap_metrics(model_t, rec.normalised[k], lines.covariances[k] / rec.alpha[k] ** 2,
+                                             ana.estimator, ana.bootstrap, [acq.seed, 7919, k], funcs)
             for m in METRIC_UNITS:
-                se[m][k] = bs.functions[m].standard_error
+                value = reconstructed[m][k]
+                se[m][k] = float(np.std(samples[m], ddof=1))
+                bias[m][k] = float(np.mean(samples[m]) - value)
+    # Ergotropy, capacity and l1 coherence are convex in ρ, so noise biases
+    # their estimates upward by O(σ²) (Jensen); the interval is centred on
+    # the bootstrap bias-corrected estimate value − (mean − value).
     z = _z(ana.confidence)
-    lo = {m: reconstructed[m] - z * se[m] for m in METRIC_UNITS}
-    hi = {m: reconstructed[m] + z * se[m] for m in METRIC_UNITS}
+    lo = {m: reconstructed[m] - bias[m] - z * se[m] for m in METRIC_UNITS}
+    hi = {m: reconstructed[m] - bias[m] + z * se[m] for m in METRIC_UNITS}
     timings["metrics"] = time.perf_counter() - t
     bar.update()
 
     t = step("plan")
-    plan, plan_fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
+    plan, fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
+    plan_fig = _png_bytes(fig)
     timings["plan"] = time.perf_counter() - t
     bar.update()
     bar.close()
     verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan, acq.noise and has_readout, has_readout)
     return RunResult(p, ex, sim, fids, lines, rec, omega_t, ideal, expected, reconstructed, se, lo, hi, sigma,
-                     plan, verdict, timings, plan_fig)
+                     plan, verdict, timings, plan_fig, bias)
 
 
 def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool = True,
