@@ -306,7 +306,7 @@ class Experiment:
         P = _pulses()
         parts = [self.preparation.subexperiments[sub].sequence]
         parts += [p for p in (self.charging.pulses[k],) if p is not None]
-        parts += list(self.readout.pulses[readout])
+        parts += list(self.readout.pulses.get(readout, ()))
         if acquire:
             parts.append(self.readout.acquire)
         name = f"{self.preparation.subexperiments[sub].name} | Ωt={self.charging.omega_t[k]:.6g} | {readout}"

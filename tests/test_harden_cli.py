@@ -235,7 +235,7 @@ def test_state_with_huge_parameters_is_one_line_without_warnings(value):
 
 # -- the CLI under fuzzing ---------------------------------------------------------------
 _token = st.one_of(
-    st.sampled_from(["state", "figure", "--B", "--D", "--G", "--Delta", "--epsilon", "--T", "--json", "--out",
+    st.sampled_from(["state", "figure", "validate", "protocol", "show", "--B", "--D", "--G", "--Delta", "--epsilon", "--T", "--json", "--out",
                      "all", "--help", "-h", "--version", "nan", "inf", "-inf", "1e308", "-1e308", "0", "-0",
                      "1e-320", "12", "3.0", "", " ", "--B=1e400", "--T=-0", "\x00", "é"]),
     st.text(max_size=12),

@@ -113,7 +113,7 @@ def test_defaults_are_filled():
     assert d["preparation"] == {"route": "auto", "pulses": "ideal"}
     assert d["charging"] == {"omega_t": {"start": 0.0, "stop": math.pi, "num": 19}, "pulses": "ideal"}
     assert d["readout"] == {"set": "full9", "pulses": "ideal"}
-    assert d["acquisition"] == {"snr": 200.0, "scans": 16, "noise": True, "relaxation": True, "lb_hz": 2.0,
+    assert d["acquisition"] == {"snr": 200.0, "scans": 16, "noise": True, "relaxation": True, "lb_hz": 0.0,
                                 "points": 2048, "rf_inhomogeneity": 0.0, "offset_error_hz": 0.0,
                                 "ensemble_nodes": 7, "seed": 1}
     assert d["analysis"] == {"estimator": "mle", "bootstrap": 100, "confidence": 0.95, "alpha": "known"}
