@@ -206,3 +206,21 @@ def test_one_line_errors(jplat):
         translate(DipolarModel(Delta=1.0), 1.0, jplat, route="magic")
     with pytest.raises(PhysicsError):
         translate(DipolarModel(Delta=1.0), 0.0, jplat)
+
+
+def test_finite_charging_pulses_report_their_error(jplat):
+    """Charging with finite pulses (natural Hamiltonian on): the plan states
+    the metric error they cause against ideal rotations; capacity is a
+    unitary invariant, so only the offsets/J during the pulse can move the
+    others."""
+    ex = translate(DipolarModel(Delta=1.0, epsilon=0.5), 1.0, jplat, omega_t=np.linspace(0, np.pi, 5),
+                   charging_nutation_hz="max", readouts="minimal4")
+    assert all(p is None or (not p.hard and p.nutation_hz == 20e3) for p in ex.charging.pulses)
+    rep, _ = plan_report(ex, relaxation=False, figure=False)
+    err = rep.details["charging_pulse_errors"]
+    assert err["capacity"] < 1e-8
+    assert 1e-6 < err["ergotropy"] < 1e-2 and 1e-6 < err["l1_coherence"] < 5e-2
+    assert any("finite charging pulses" in n for n in rep.notes)
+    ideal, _ = plan_report(translate(DipolarModel(Delta=1.0, epsilon=0.5), 1.0, jplat, omega_t=[0.5],
+                                     readouts="minimal4"), relaxation=False, figure=False)
+    assert ideal.details["charging_pulse_errors"] == {}
