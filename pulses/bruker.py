@@ -4,11 +4,14 @@ This module turns an :class:`~pulses.fid.FID` into a Bruker experiment
 folder (``fid`` or ``ser`` plus ``acqus``/``acqu`` and, for a series,
 ``acqu2s``/``acqu2``) and reads such folders back — ours and a
 spectrometer's — into :class:`FID` and, from ``pdata/<procno>``, into
-:class:`~pulses.spectra.Spectrum`.  Parameter files and binaries go through
-nmrglue (``nmrglue.fileio.bruker``); this module adds the validation, the
-digital-filter rule, the sign and axis conventions and safe, atomic
-writing.  It does no processing beyond what reading needs and never imports
-``nmrqb``.
+:class:`~pulses.spectra.Spectrum` (or, in TopSpin's order, a
+:class:`TopSpinSpectrum`).  Parameter files and binaries go through nmrglue
+(``nmrglue.fileio.bruker``); this module adds the validation, the
+digital-filter rule, TopSpin's referencing, the sign, scaling and axis
+conventions and safe, atomic writing.  It does no processing beyond what
+reading needs and never imports ``nmrqb``.  Every reading convention, with
+nmrglue's and TopSpin's side by side and the index mapping between them,
+is in ``docs/bruker.md``.
 
 What is written (``write_bruker``)
 ----------------------------------
@@ -61,7 +64,29 @@ axis, which is why nmrglue's examples reverse it to match TopSpin's ``1r``.
 Data are therefore stored and read unchanged.  TopSpin's processed ``1r``
 runs from high to low ppm (point i at ``OFFSET − i·SW_p/(SF·SI)``);
 :func:`read_bruker_processed` reverses it to the ascending axes of
-:class:`~pulses.spectra.Spectrum`.
+:class:`~pulses.spectra.Spectrum` (``order="ascending"``, the default) or
+keeps TopSpin's order in a :class:`TopSpinSpectrum` (``order="topspin"``).
+The index mapping (nmrglue's and TopSpin's i is our n − 1 − i, and the
+Nyquist point of an FFT grid) is written once, in ``docs/bruker.md``.
+
+Referencing (SR)
+----------------
+The frequency of 0 ppm, ``bf_mhz``, is TopSpin's ``SF = BF1 + SR``.  By
+default (``sr_hz="procs"``) SF comes from ``pdata/<procno>/procs`` (procno
+1 unless given), so a raw FID gets TopSpin's ppm axis; without a procs
+file 0 ppm stays at BF1 and the metadata says SR was unavailable.
+``sr_hz=<Hz>`` sets SR, and ``reference=(observed_ppm, true_ppm)`` moves
+the axis so that a peak seen at observed_ppm is at true_ppm (TopSpin's
+calibration).  The record (applied or not, SR, SF, BF1, source) is
+``metadata["bruker"]["referencing"]``.
+
+Scaling
+-------
+int32 data are multiplied by ``2**NC`` (fid) and ``2**NC_proc`` (1r/1i)
+by default (``scale_nc=True``): TopSpin's normalisation, under which its
+``1r · 2**NC_proc`` is the unnormalised DFT of ``fid · 2**NC``;
+``scale_nc=False`` gives the integers of the files (nmrglue's
+``bruker.read``).  Both factors are in ``metadata["bruker"]["scaling"]``.
 
 Digital filter of real spectrometer data (``read_bruker``)
 ----------------------------------------------------------
@@ -73,7 +98,11 @@ data — a first-order phase, as TopSpin applies — then the integer part by
 nmrglue's ``remove_digital_filter`` (a circular shift by floor(d) points
 that folds the pre-signal points back and drops floor(d) + 2 points at the
 end).  The returned FID starts at t = 0 and has ``TD/2 − floor(d) − 2``
-points (``TD/2`` when there is no delay or d < 1).
+points (``TD/2`` when there is no delay or d < 1).  This is
+``digital_filter="remove"``, the default; ``"keep"`` returns the raw
+``TD/2`` points (TopSpin keeps them and corrects the delay after the FT by
+the phase ``exp(−2πi·d·i/SI)`` of its point i) and ``"nmrglue"`` applies
+``nmrglue.bruker.remove_digital_filter`` exactly.
 
 Validation of what is read
 --------------------------
@@ -81,20 +110,25 @@ Missing or corrupt files raise :class:`~pulses.errors.DataError` naming the
 file and the folder; a bad parameter is named with its value and what is
 allowed: ``TD`` a positive even integer, ``SW_h``, ``SFO1``, ``BF1``
 finite and > 0 (with ``1/SW_h`` finite), ``AQ_mod`` 1 or 3, ``DTYPA`` 0 or
-2, ``BYTORDA`` 0 or 1, ``DIGMOD`` and ``DSPFVS`` integers ≥ 0, ``DECIM``
-finite and > 0, ``GRPDLY`` finite.  ``NC`` (int32 data, ``DTYPA = 0``) and
-``NC_proc`` are the scaling exponents (data × 2**NC); they must be integers
-in [−100, 100] (``NC_RANGE``): real spectrometers use a few units, and
-within this range every nonzero int32 value stays finite and nonzero after
-scaling, so an extreme exponent can never turn data into ±inf or silently
-into zeros.  Our provenance line must be a JSON object of the current
+2, ``BYTORDA`` 0 or 1, ``DIGMOD`` an integer ≥ 0, ``DSPFVS`` an integer
+≥ −1 (TopSpin writes −1 for data without DSP firmware information, e.g.
+converted by ``convdta``), ``DECIM`` finite and > 0, ``GRPDLY`` finite,
+the ``SF`` of a procs file used for SR finite and > 0.  ``NC`` (int32
+data, ``DTYPA = 0``) and ``NC_proc`` are the scaling exponents (data ×
+2**NC); they must be integers in [−100, 100] (``NC_RANGE``): real
+spectrometers use a few units, and within this range every nonzero int32
+value stays finite and nonzero after scaling, so an extreme exponent can
+never turn data into ±inf or silently into zeros.  Our provenance line must be a JSON object of the current
 ``format`` with fields of the right types (else the file is corrupt).
 Data sets that would need more memory than the machine has are refused
-before reading, naming the size needed.
+before reading, naming the size needed.  Every keyword of the readers is
+checked before anything is read (a one-line DataError naming it, its
+value and what is allowed).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -114,7 +148,10 @@ from pulses.errors import DataError
 from pulses.fid import FID, stack_fids
 from pulses.spectra import Spectrum
 
-__all__ = ["NC_RANGE", "PROVENANCE_TAG", "group_delay_points", "read_bruker", "read_bruker_processed", "write_bruker"]
+__all__ = [
+    "DIGITAL_FILTER_MODES", "NC_RANGE", "ORDERS", "PROVENANCE_TAG", "REFERENCE_PPM_LIMIT", "TopSpinSpectrum",
+    "group_delay_points", "read_bruker", "read_bruker_processed", "write_bruker",
+]
 
 #: Comment tag of the JSON provenance line in acqus.
 PROVENANCE_TAG = "$$ pulses-provenance "
@@ -673,8 +710,10 @@ _KIND_TEXT = {
 
 def _check_filter_params(acqus: dict, fname: str, where: Any) -> None:
     """DIGMOD, DSPFVS, DECIM and GRPDLY, when present and set, have sane
-    values: integers ≥ 0, a finite number > 0, a finite number."""
-    for key, kind, lo in (("DIGMOD", "int", 0), ("DSPFVS", "int", 0), ("DECIM", "pos_float", None),
+    values: an integer ≥ 0, an integer ≥ −1 (TopSpin writes −1 for data
+    without DSP firmware information, e.g. converted by ``convdta``), a
+    finite number > 0, a finite number."""
+    for key, kind, lo in (("DIGMOD", "int", 0), ("DSPFVS", "int", -1), ("DECIM", "pos_float", None),
                           ("GRPDLY", "float", None)):
         if acqus.get(key) is not None:
             _get(acqus, key, fname, where, kind, lo=lo)
@@ -838,30 +877,322 @@ def _build(cls, where: Any, **fields):
 
 
 # --------------------------------------------------------------------------
+# reading options (validated before anything is read)
+# --------------------------------------------------------------------------
+def _choice(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of the strings ``allowed``, else a DataError
+    naming ``func.name`` that suggests the closest allowed value."""
+    if isinstance(value, str) and value in allowed:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value.lower(), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+    listed = ", ".join(repr(a) for a in allowed)
+    raise DataError(f"{func}.{name} = {_short(value)} is not allowed: {hint}use one of {listed}")
+
+
+def _flag(func: str, name: str, value: Any) -> bool:
+    """``value`` if it is a bool (or numpy bool), else a DataError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise DataError(f"{func}.{name} = {_short(value)} is not allowed: it must be True or False")
+    return bool(value)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _sr_option(func: str, value: Any) -> str | float:
+    """``sr_hz``: the string "procs" or a finite number of Hz."""
+    allowed = "it must be 'procs' (TopSpin's SR from procs) or a finite number of Hz (SR = SF − BF1)"
+    if isinstance(value, str):
+        if value == "procs":
+            return value
+        close = difflib.get_close_matches(value.lower(), ("procs",), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise DataError(f"{func}.sr_hz = {_short(value)} is not allowed: {hint}{allowed}")
+    if not _real(value):
+        raise DataError(f"{func}.sr_hz = {_short(value)} is not allowed: {allowed}")
+    try:
+        v = float(value)
+    except OverflowError:
+        raise DataError(
+            f"{func}.sr_hz = {_short(value)} is not allowed: it is too large for a float; {allowed}"
+        ) from None
+    if not math.isfinite(v):
+        raise DataError(f"{func}.sr_hz = {_short(value)} is not allowed: {allowed}")
+    return v
+
+
+#: Largest |ppm| accepted in ``reference`` (every chemical-shift range is far inside).
+REFERENCE_PPM_LIMIT = 1e5
+
+
+def _reference_option(func: str, value: Any) -> tuple[float, float] | None:
+    """``reference``: None or a pair (observed_ppm, true_ppm) of finite numbers."""
+    if value is None:
+        return None
+    allowed = (
+        f"give None or a pair (observed_ppm, true_ppm) of finite numbers with |ppm| ≤ {REFERENCE_PPM_LIMIT:g}"
+    )
+    if isinstance(value, np.ndarray):
+        ok = value.ndim == 1 and value.size == 2
+        items = value.tolist() if ok else []
+    else:
+        ok = isinstance(value, (list, tuple)) and len(value) == 2
+        items = list(value) if ok else []
+    if not ok:
+        raise DataError(f"{func}.reference = {_short(value)} is not allowed: {allowed}")
+    pair = []
+    for label, x in zip(("observed_ppm", "true_ppm"), items):
+        try:
+            v = float(x) if _real(x) else math.nan
+        except OverflowError:
+            v = math.nan
+        if not (math.isfinite(v) and abs(v) <= REFERENCE_PPM_LIMIT):
+            raise DataError(f"{func}.reference = {_short(value)} is not allowed: {label} = {_short(x)}; {allowed}")
+        pair.append(v)
+    return pair[0], pair[1]
+
+
+def _procno_option(func: str, value: Any, optional: bool) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        extra = " (or None: pdata/1 when it exists)" if optional else ""
+        raise DataError(f"{func}.procno = {_short(value)} is not allowed: it must be an integer ≥ 1{extra}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------
+# referencing, scaling and acquisition metadata
+# --------------------------------------------------------------------------
+def _procs_sf(d: Path, procno: int | None) -> tuple[float | None, str | None]:
+    """SF of ``pdata/<procno>/procs`` (procno None: pdata/1 when present)
+    and its path relative to ``d``; (None, None) when there is none."""
+    number = 1 if procno is None else procno
+    pdir = d / "pdata" / str(number)
+    rel = f"pdata/{number}/procs"
+    if not _is_file(pdir / "procs"):
+        if procno is None:
+            return None, None
+        raise DataError(
+            f"{rel} missing in {_p(d)} (procno = {number} was asked for the spectrum reference SR; "
+            "pass sr_hz=0.0 to read without it)"
+        )
+    procs = _read_params(pdir / "procs", pdir)
+    try:
+        sf = _get(procs, "SF", "procs", pdir, "pos_float")
+    except DataError as exc:
+        raise DataError(
+            f"{_one_line(exc, 300)} (it gives the spectrum reference SR; pass sr_hz=0.0 to read without it)"
+        ) from None
+    return sf, rel
+
+
+def _apply_reference(func: str, where: Any, sf: float, reference: tuple[float, float] | None) -> float:
+    """The 0-ppm frequency that puts the peak seen at ``observed_ppm`` (on the
+    axis of ``sf``) at ``true_ppm``: sf · (1 + observed·1e-6) / (1 + true·1e-6)."""
+    if reference is None:
+        return sf
+    obs, true = reference
+    new = sf * (1.0 + obs * 1e-6) / (1.0 + true * 1e-6)
+    if not (math.isfinite(new) and new > 0):
+        raise DataError(
+            f"{func}.reference = {_short(reference)} is not allowed for the data set in {_p(where)}: "
+            f"it gives a 0-ppm frequency of {new!r} MHz"
+        )
+    return new
+
+
+def _sr_from_hz(func: str, where: Any, bf1: float, sr_hz: float) -> float:
+    sf = bf1 + sr_hz * 1e-6
+    if not (math.isfinite(sf) and sf > 0):
+        raise DataError(
+            f"{func}.sr_hz = {sr_hz!r} is not allowed for the data set in {_p(where)}: BF1 + SR = {sf!r} MHz "
+            f"(BF1 = {bf1!r} MHz) must be > 0"
+        )
+    return sf
+
+
+def _referencing_info(bf1: float | None, sf: float, source: str, procs: str | None,
+                      reference: tuple[float, float] | None) -> dict:
+    """The referencing record of the metadata (docs/bruker.md)."""
+    sr = None if bf1 is None else (sf - bf1) * 1e6
+    return {
+        "sr_applied": source in ("procs", "sr_hz"),
+        "source": source,
+        "SR_hz": sr,
+        "SF_mhz": sf,
+        "BF1_mhz": bf1,
+        "procs": procs,
+        "reference": None if reference is None else {"observed_ppm": reference[0], "true_ppm": reference[1]},
+    }
+
+
+def _scaling_info(exponent_name: str, nc: int | None, scale_nc: bool) -> dict:
+    """Both scaling conventions of int32 data: the factor applied and the
+    factors that turn the values returned into nmrglue's and into
+    TopSpin's 2**NC-normalised ones."""
+    full = 1.0 if nc is None else 2.0**nc
+    applied = full if scale_nc else 1.0
+    return {
+        exponent_name: nc,
+        "scale_nc": scale_nc,
+        "factor_applied": applied,
+        "to_file_values": 1.0 / applied,
+        "to_2nc_values": full / applied,
+    }
+
+
+def _param_entry(acqus: dict, key: str, index: int | None = None, text: bool = False):
+    """A finite number of acqus (a non-empty string when ``text``), element
+    ``index`` of an array parameter; None when absent or unusable."""
+    v = acqus.get(key)
+    if index is not None:
+        v = v[index] if isinstance(v, list) and len(v) > index else None
+    if text:
+        return _one_line(v, 100) if isinstance(v, str) and v else None
+    if isinstance(v, str):
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    if not math.isfinite(f):
+        return None
+    return int(v) if isinstance(v, int) and abs(v) < 2**53 else f
+
+
+def _acquisition_info(acqus: dict) -> dict:
+    """What a fit needs from acqus: pulse program, scans, receiver gain,
+    pre-scan delay, the 90° pulse P1 and its power (PL1 in dB on older
+    consoles, PLW1 in W on newer ones; −1 means unset and is returned as None)."""
+    plw1 = _param_entry(acqus, "PLW", 1)
+    if isinstance(plw1, (int, float)) and plw1 < 0:
+        plw1 = None
+    return {
+        "PULPROG": _param_entry(acqus, "PULPROG", text=True),
+        "NS": _param_entry(acqus, "NS"),
+        "RG": _param_entry(acqus, "RG"),
+        "DE_us": _param_entry(acqus, "DE"),
+        "P1_us": _param_entry(acqus, "P", 1),
+        "PL1_dB": _param_entry(acqus, "PL", 1),
+        "PLW1_W": plw1,
+    }
+
+
+def _nmrglue_filter(acqus: dict, raw: np.ndarray, where: Path) -> np.ndarray:
+    """nmrglue's ``remove_digital_filter(dic, data)``, exactly (its defaults)."""
+    try:
+        dic = {"acqus": {k: acqus[k] for k in ("DECIM", "DSPFVS", "GRPDLY") if k in acqus}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = ngb.remove_digital_filter(dic, raw)
+    except Exception as exc:  # noqa: BLE001 - nmrglue raises ValueError/KeyError on what it cannot handle
+        raise DataError(
+            f"read_bruker.digital_filter = 'nmrglue' cannot be applied to the data set in {_p(where)}: "
+            f"nmrglue says {_one_line(exc, 120)} (acqus DECIM = {_short(acqus.get('DECIM'))}, "
+            f"DSPFVS = {_short(acqus.get('DSPFVS'))}, GRPDLY = {_short(acqus.get('GRPDLY'))})"
+        ) from None
+    if out.shape[-1] < 1:
+        raise DataError(
+            f"the data of {_p(where)} have {raw.shape[-1]} points per row, too few for nmrglue's filter removal"
+        )
+    return np.asarray(out, dtype=np.complex128)
+
+
+# --------------------------------------------------------------------------
 # reading
 # --------------------------------------------------------------------------
-def read_bruker(directory: str | os.PathLike) -> FID:
+#: Values of ``read_bruker(..., digital_filter=...)``.
+DIGITAL_FILTER_MODES = ("remove", "keep", "nmrglue")
+
+#: Values of ``read_bruker_processed(..., order=...)``.
+ORDERS = ("ascending", "topspin")
+
+
+def read_bruker(
+    directory: str | os.PathLike,
+    *,
+    procno: int | None = None,
+    sr_hz: str | float = "procs",
+    reference: tuple[float, float] | None = None,
+    digital_filter: str = "remove",
+    scale_nc: bool = True,
+) -> FID:
     """Read a Bruker experiment folder (``fid`` or ``ser``) into an FID.
 
-    ``sfo_mhz`` = SFO1, ``bf_mhz`` = BF1, ``dwell_s`` = 1/SW_h (the exact
-    written value for our own datasets), ``nucleus`` = NUC1.  ``ser`` with
-    ``acqu2s`` gives a (TD1, TD/2) series.  int32 data (``DTYPA = 0``) are
-    scaled by 2**NC, NC an integer in ``NC_RANGE`` = [−100, 100].  The
-    digital-filter group delay of spectrometer data is removed (module
-    docstring).  Datasets written by :func:`write_bruker` get back their
-    channel, receiver phase and metadata; others get
-    ``metadata = {"source": folder, "bruker": {...}}`` with PULPROG, NS, RG,
-    the group delay and the number of points dropped.
+    ``sfo_mhz`` = SFO1, ``dwell_s`` = 1/SW_h (the exact written value for
+    our own datasets), ``nucleus`` = NUC1, and ``bf_mhz`` — the frequency
+    of 0 ppm — is TopSpin's ``SF = BF1 + SR`` (see ``sr_hz``).  ``ser``
+    with ``acqu2s`` gives a (TD1, TD/2) series.  Every convention and its
+    nmrglue and TopSpin counterparts: ``docs/bruker.md``.
+
+    Parameters
+    ----------
+    directory : path
+        The experiment folder.
+    procno : int or None
+        Which ``pdata/<procno>/procs`` gives SR when ``sr_hz="procs"``.
+        None (default): ``pdata/1`` when it exists (no SR otherwise); an
+        integer ≥ 1: that procs must exist.
+    sr_hz : "procs" or float
+        Spectrum reference.  ``"procs"`` (default): TopSpin's, from the
+        procs file, so that the ppm axis is TopSpin's; without a procs file
+        0 ppm stays at BF1 and the metadata says SR was unavailable.  A
+        number: SR in Hz (0.0 gives nmrglue's and the raw acqus' BF1 axis).
+    reference : (observed_ppm, true_ppm) or None
+        Re-reference so that a peak seen at ``observed_ppm`` on the axis
+        ``sr_hz`` gives is at ``true_ppm`` (TopSpin's calibration); |ppm| ≤
+        1e5.  The resulting SR is in the metadata.
+    digital_filter : {"remove", "keep", "nmrglue"}
+        ``"remove"`` (default): the group delay is removed by the rule of
+        the module docstring (the FID starts at t = 0 and has
+        ``TD/2 − floor(d) − 2`` points).  ``"keep"``: the raw points, all
+        ``TD/2`` of them (nmrglue's ``bruker.read`` without its block
+        padding; TopSpin corrects the delay after the FT, docs/bruker.md).
+        ``"nmrglue"``: exactly ``nmrglue.bruker.remove_digital_filter``
+        (which truncates the delay to an integer and ignores DIGMOD).
+    scale_nc : bool
+        int32 data (``DTYPA = 0``): True (default) multiplies them by
+        ``2**NC``, TopSpin's normalisation (a processed ``1r`` scaled by
+        ``2**NC_proc`` is on this scale); False gives the integers of the
+        file, as nmrglue does.  Float data are never scaled.
+
+    Returns
+    -------
+    FID
+        Spectrometer data get ``metadata = {"source": folder, "bruker":
+        {...}}`` with PULPROG, NS, RG, DE_us, P1_us, PL1_dB, PLW1_W, TD,
+        the group delay, the points dropped, the filter mode, ``scaling``
+        (both conventions' factors) and ``referencing`` (whether SR was
+        applied, its value and source).  Datasets written by
+        :func:`write_bruker` get back their channel, receiver phase and
+        metadata unchanged (the round trip is lossless); only when the
+        read changes what was written (an SR, a reference, nmrglue's
+        filter removal) is ``metadata["bruker_read"]`` added, with the same
+        ``referencing`` and ``digital_filter`` records.
 
     Raises
     ------
     DataError
-        A bad ``directory`` argument, a missing or corrupt file (named), a
-        parameter out of its allowed range (named, module docstring), a
-        corrupt provenance line, an unsupported acquisition mode, data type
-        or dimensionality, or a data set too large for this machine's memory.
+        A bad argument (named, with what is allowed), a missing or corrupt
+        file (named), a parameter out of its allowed range (named, module
+        docstring), a corrupt provenance line, an unsupported acquisition
+        mode, data type or dimensionality, or a data set too large for this
+        machine's memory.
     """
-    d = _as_path("read_bruker", "directory", directory)
+    func = "read_bruker"
+    d = _as_path(func, "directory", directory)
+    procno = _procno_option(func, procno, optional=True)
+    sr_opt = _sr_option(func, sr_hz)
+    ref = _reference_option(func, reference)
+    mode = _choice(func, "digital_filter", digital_filter, DIGITAL_FILTER_MODES)
+    scale_nc = _flag(func, "scale_nc", scale_nc)
     if not _is_dir(d):
         raise DataError(f"{_p(d)} is not a folder (a Bruker experiment folder holds acqus and fid or ser)")
     acqus = _read_params(d / "acqus", d)
@@ -897,82 +1228,109 @@ def read_bruker(directory: str | os.PathLike) -> FID:
         raise DataError(
             f"acqus in {_p(d)} has BYTORDA = {_short(bytorda)}: 0 (little endian) or 1 (big endian) is required"
         )
-    nc = _get(acqus, "NC", "acqus", d, "int", 0, *NC_RANGE) if dtypa == 0 else 0
+    nc = _get(acqus, "NC", "acqus", d, "int", 0, *NC_RANGE) if dtypa == 0 else None
     _check_filter_params(acqus, "acqus", d)
+    delay = group_delay_points(acqus)
+
+    # referencing: the 0-ppm frequency SF = BF1 + SR, then the user's reference
+    if sr_opt == "procs":
+        sf, procs_rel = _procs_sf(d, procno)
+        source = "procs" if sf is not None else "unavailable"
+        sf = bf if sf is None else sf
+    else:
+        sf, procs_rel, source = _sr_from_hz(func, d, bf, sr_opt), None, "sr_hz"
+    zero_ppm = _apply_reference(func, d, sf, ref)
+    referencing = _referencing_info(bf, zero_ppm, source, procs_rel, ref)
+
     rows = None
     if two_d:
         acqu2s = _read_params(d / "acqu2s", d)
         rows = _get(acqu2s, "TD", "acqu2s", d, "pos_int", hi=_MAX_COUNT)
     raw = _read_raw(d / ("ser" if two_d else "fid"), d, td, rows, isfloat=dtypa == 2, big=bytorda == 1)
-    if nc != 0:
+    if nc and scale_nc:
         raw = raw * 2.0**nc  # |NC| ≤ 100: int32 values stay finite and nonzero
-    delay = group_delay_points(acqus)
     n_raw = raw.shape[-1]
-    if delay > 0:
+    if mode == "keep" or (mode == "remove" and delay <= 0):
+        data = raw
+    elif mode == "remove":
         if math.floor(delay) + 2 >= n_raw:
             raise DataError(
                 f"fid in {_p(d)} has {n_raw} points, too few for its group delay of {delay:g} points (GRPDLY)"
             )
         data = _remove_group_delay(raw, delay)
     else:
-        data = raw
+        data = _nmrglue_filter(acqus, raw, d)
     if not np.all(np.isfinite(data)):
         raise DataError(f"the data of {_p(d)} are not finite after scaling by 2**NC (NC = {nc})")
+    filter_record = {
+        "mode": mode,
+        "group_delay_points": delay,
+        "points_dropped": n_raw - data.shape[-1],
+    }
 
     prov = _provenance(acqus, d)
     if prov is not None:
         p_dwell = prov["dwell_s"]
         if abs(p_dwell * sw_h - 1.0) < 1e-12:
             dwell = float(p_dwell)
+        metadata = prov["metadata"]
+        if zero_ppm != bf or mode == "nmrglue":
+            metadata = dict(metadata, bruker_read={"referencing": referencing, "digital_filter": filter_record})
         return _build(
             FID,
             d,
             data=data,
             dwell_s=dwell,
             sfo_mhz=sfo,
-            bf_mhz=bf,
+            bf_mhz=zero_ppm,
             nucleus=nucleus,
             channel=prov["channel"],
             receiver_phase_deg=float(prov["receiver_phase_deg"]),
-            metadata=prov["metadata"],
+            metadata=metadata,
         )
-    info = {
-        "PULPROG": acqus.get("PULPROG"),
-        "NS": acqus.get("NS"),
-        "RG": acqus.get("RG"),
-        "TD": td,
-        "group_delay_points": delay,
-        "points_dropped": n_raw - data.shape[-1],
-    }
-    for key in ("NS", "RG"):  # keep the metadata JSON-safe and finite
-        v = info[key]
-        if isinstance(v, float) and not math.isfinite(v):
-            info[key] = None
+    info = _acquisition_info(acqus)
+    info.update(
+        {
+            "TD": td,
+            "group_delay_points": delay,
+            "points_dropped": filter_record["points_dropped"],
+            "digital_filter": mode,
+            "scaling": _scaling_info("NC", nc, scale_nc),
+            "referencing": referencing,
+        }
+    )
     return _build(
         FID,
         d,
         data=data,
         dwell_s=dwell,
         sfo_mhz=sfo,
-        bf_mhz=bf,
+        bf_mhz=zero_ppm,
         nucleus=nucleus,
         metadata={"source": str(d), "bruker": info},
     )
 
 
-def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spectrum:
+def read_bruker_processed(
+    directory: str | os.PathLike,
+    procno: int = 1,
+    *,
+    sr_hz: str | float = "procs",
+    reference: tuple[float, float] | None = None,
+    order: str = "ascending",
+    scale_nc: bool = True,
+) -> Spectrum | TopSpinSpectrum:
     """Read a processed 1-D spectrum (``pdata/<procno>/1r`` and ``1i``).
 
     The axes come from ``procs``: point i of ``1r`` is at
-    ``OFFSET − i · SW_p / (SF · SI)`` ppm; SF (MHz) is the 0-ppm frequency
-    and becomes ``bf_mhz``; the carrier ``sfo_mhz`` is SFO1 of the
-    experiment's ``acqus`` when present (else SF).  The values are reversed
-    to the ascending axes of :class:`Spectrum`, scaled by 2**NC_proc
-    (NC_proc an integer in ``NC_RANGE`` = [−100, 100]), in the file's
-    arbitrary units (not the amplitude convention of
-    :func:`pulses.spectra.fft`); ``1i`` missing gives a zero imaginary part.
-    ``dwell_s`` and ``n_acquired`` are left unset, so line fits use the
-    continuous lineshapes.
+    ``OFFSET − i · SW_p / (SF · SI)`` ppm, on TopSpin's referenced axis
+    (SF = BF1 + SR is the 0-ppm frequency and becomes ``bf_mhz``); the
+    carrier ``sfo_mhz`` is SFO1 of the experiment's ``acqus`` when present
+    (else SF).  Values are in the file's arbitrary units (not the amplitude
+    convention of :func:`pulses.spectra.fft`); ``1i`` missing gives a zero
+    imaginary part.  ``dwell_s`` and ``n_acquired`` are left unset, so line
+    fits use the continuous lineshapes.  Conventions side by side with
+    nmrglue's and TopSpin's: ``docs/bruker.md``.
 
     Parameters
     ----------
@@ -980,6 +1338,23 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
         The experiment folder (holding ``pdata``).
     procno : int
         Processing number (``pdata/<procno>``), an integer ≥ 1.
+    sr_hz : "procs" or float
+        ``"procs"`` (default): TopSpin's axis (SR = SF − BF1 of procs and
+        acqus, recorded in the metadata).  A number: SR in Hz, the axis
+        re-referenced to 0 ppm at BF1 + sr_hz (needs ``acqus``; 0.0 puts
+        0 ppm at BF1).
+    reference : (observed_ppm, true_ppm) or None
+        Re-reference so that a peak seen at ``observed_ppm`` (on the axis
+        ``sr_hz`` gives) is at ``true_ppm``; |ppm| ≤ 1e5.
+    order : {"ascending", "topspin"}
+        ``"ascending"`` (default): a :class:`~pulses.spectra.Spectrum`
+        (ascending axes: index ``n − 1 − i`` is point i of ``1r``).
+        ``"topspin"``: a :class:`TopSpinSpectrum`, descending ppm, whose
+        index i is point i of ``1r`` and of nmrglue's ``read_pdata`` array.
+    scale_nc : bool
+        True (default, like nmrglue's ``read_pdata``): int32 values times
+        ``2**NC_proc`` (NC_proc an integer in ``NC_RANGE``); False: the
+        integers of the files.  The metadata holds both factors.
 
     Raises
     ------
@@ -987,19 +1362,21 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
         A bad argument, a missing or corrupt file (named), a procs value out
         of its allowed range (SF, SW_p finite > 0, OFFSET finite, SI a
         positive integer, DTYPP 0 or 2, BYTORDP 0 or 1, NC_proc in
-        NC_RANGE), non-finite values or axes, or a spectrum too large for
-        this machine's memory.
+        NC_RANGE), non-finite values or axes, a numeric ``sr_hz`` without
+        ``acqus``, or a spectrum too large for this machine's memory.
     """
-    d = _as_path("read_bruker_processed", "directory", directory)
-    if isinstance(procno, bool) or not isinstance(procno, (int, np.integer)) or procno < 1:
-        raise DataError(
-            f"read_bruker_processed.procno = {_short(procno)} is not allowed: it must be an integer ≥ 1"
-        )
+    func = "read_bruker_processed"
+    d = _as_path(func, "directory", directory)
+    procno = _procno_option(func, procno, optional=False)
+    sr_opt = _sr_option(func, sr_hz)
+    ref = _reference_option(func, reference)
+    order = _choice(func, "order", order, ORDERS)
+    scale_nc = _flag(func, "scale_nc", scale_nc)
     if not _is_dir(d):
         raise DataError(f"{_p(d)} is not a folder (a Bruker experiment folder holds pdata/<procno>)")
-    pdir = d / "pdata" / str(int(procno))
+    pdir = d / "pdata" / str(procno)
     if not _is_dir(pdir):
-        raise DataError(f"pdata/{int(procno)} missing in {_p(d)}")
+        raise DataError(f"pdata/{procno} missing in {_p(d)}")
     if not _is_file(pdir / "1r") and _is_file(pdir / "2rr"):
         raise DataError(f"{_p(pdir)} holds a 2-D processed spectrum (2rr): only 1-D (1r, 1i) is supported")
     procs = _read_params(pdir / "procs", pdir)
@@ -1016,7 +1393,7 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
             f"procs in {_p(pdir)} has BYTORDP = {_short(bytordp)}: 0 (little endian) or 1 (big endian) is required"
         )
     nc = _get(procs, "NC_proc", "procs", pdir, "int", 0, *NC_RANGE)
-    scale = 2.0**nc
+    scale = 2.0**nc if scale_nc else 1.0
     step = sw_p / (sf * si)
     if not (math.isfinite(step) and step > 0 and math.isfinite(offset - si * step)):
         raise DataError(
@@ -1027,6 +1404,14 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
     if not _is_file(pdir / "1r"):
         raise DataError(f"1r missing in {_p(pdir)}")
     _check_memory(6 * 16 * si, f"1r/1i in {_p(pdir)} (SI = {si})")
+    acqus = _read_params(d / "acqus", d) if _is_file(d / "acqus") else None
+    bf1 = None if acqus is None else _get(acqus, "BF1", "acqus", d, "pos_float", None)
+    if sr_opt != "procs" and bf1 is None:
+        why = "acqus is missing" if acqus is None else "acqus has no BF1"
+        raise DataError(
+            f"{func}.sr_hz = {sr_opt!r} needs BF1, but {why} in {_p(d)}: use sr_hz='procs' "
+            "(the axis of procs) or a reference=(observed_ppm, true_ppm)"
+        )
     parts = []
     for name in ("1r", "1i"):
         path = pdir / name
@@ -1056,8 +1441,7 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
     values = (parts[0] + 1j * parts[1])[::-1]
     ppm = (offset - np.arange(si) * step)[::-1]
     sfo, nucleus = sf, procs.get("AXNUC")
-    if _is_file(d / "acqus"):
-        acqus = _read_params(d / "acqus", d)
+    if acqus is not None:
         sfo = _get(acqus, "SFO1", "acqus", d, "pos_float")
         nucleus = _get(acqus, "NUC1", "acqus", d, "str")
     if not isinstance(nucleus, str) or not nucleus:
@@ -1070,13 +1454,118 @@ def read_bruker_processed(directory: str | os.PathLike, procno: int = 1) -> Spec
             f"the frequency axis of {_p(pdir)} is not finite: SF = {sf!r} (procs), SFO1 = {sfo!r}, "
             f"OFFSET = {offset!r}, SW_p = {sw_p!r}"
         )
-    return _build(
+    # referencing: the frequencies (hz) are fixed by the data; only the 0-ppm frequency moves
+    if sr_opt == "procs":
+        base, source = sf, "procs"
+    else:
+        base, source = _sr_from_hz(func, d, bf1, sr_opt), "sr_hz"
+    zero_ppm = _apply_reference(func, pdir, base, ref)
+    info = {"SI": si, "SW_p": sw_p, "OFFSET": offset, "NC_proc": nc, "order": order}
+    for key in ("PHC0", "PHC1", "LB", "GB", "WDW", "FCOR"):
+        info[key] = _param_entry(procs, key)
+    if acqus is not None:
+        info.update(_acquisition_info(acqus))
+    info["scaling"] = _scaling_info("NC_proc", nc, scale_nc)
+    info["referencing"] = _referencing_info(bf1, zero_ppm, source, f"pdata/{procno}/procs", ref)
+    spec = _build(
         Spectrum,
         pdir,
         values=values,
         hz=hz,
         sfo_mhz=sfo,
-        bf_mhz=sf,
+        bf_mhz=zero_ppm,
         nucleus=nucleus,
-        metadata={"source": str(pdir), "bruker": {"SI": si, "SW_p": sw_p, "OFFSET": offset, "NC_proc": nc}},
+        metadata={"source": str(pdir), "bruker": info},
     )
+    return TopSpinSpectrum(spec) if order == "topspin" else spec
+
+
+# --------------------------------------------------------------------------
+# TopSpin's axis order
+# --------------------------------------------------------------------------
+class TopSpinSpectrum:
+    """A :class:`~pulses.spectra.Spectrum` seen in TopSpin's order.
+
+    Index ``i`` runs from the highest to the lowest frequency, as in
+    TopSpin's ``1r``/``1i`` and nmrglue's ``bruker.read_pdata`` arrays:
+    ``values[i]``, ``ppm[i]`` and ``hz[i]`` are ``spectrum.values[n − 1 −
+    i]`` … of the ascending spectrum.  The arrays are read-only views; for
+    fits, processing and anything else of :mod:`pulses.spectra` use
+    ``.spectrum`` (ascending).  The index mapping of every case (processed
+    ``1r``, and the FFT of a raw FID, whose Nyquist point TopSpin puts at the
+    other end) is in ``docs/bruker.md``.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The spectrum to view (1-D or a series: the last axis is reversed).
+    """
+
+    __slots__ = ("_spectrum",)
+
+    def __init__(self, spectrum: Spectrum) -> None:
+        if not isinstance(spectrum, Spectrum):
+            raise DataError(
+                f"TopSpinSpectrum: spectrum = {_short(spectrum)} is not allowed: give a pulses.spectra.Spectrum"
+            )
+        object.__setattr__(self, "_spectrum", spectrum)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("TopSpinSpectrum is read-only")
+
+    def __repr__(self) -> str:
+        s = self._spectrum
+        return (
+            f"TopSpinSpectrum(n_points={s.n_points}, ppm {float(self.ppm[0]):.6g} → {float(self.ppm[-1]):.6g}, "
+            f"nucleus={s.nucleus!r})"
+        )
+
+    @property
+    def spectrum(self) -> Spectrum:
+        """The same data on ascending axes (what :mod:`pulses.spectra` takes)."""
+        return self._spectrum
+
+    @property
+    def values(self) -> np.ndarray:
+        """Complex values, descending frequency (TopSpin's ``1r + i·1i``)."""
+        return self._spectrum.values[..., ::-1]
+
+    @property
+    def real(self) -> np.ndarray:
+        """Real part (TopSpin's ``1r``)."""
+        return self.values.real
+
+    @property
+    def imag(self) -> np.ndarray:
+        """Imaginary part (TopSpin's ``1i``)."""
+        return self.values.imag
+
+    @property
+    def ppm(self) -> np.ndarray:
+        """Chemical shift of each point, descending (ppm)."""
+        return self._spectrum.ppm[::-1]
+
+    @property
+    def hz(self) -> np.ndarray:
+        """Frequency relative to the carrier, descending (Hz)."""
+        return self._spectrum.hz[::-1]
+
+    @property
+    def n_points(self) -> int:
+        return self._spectrum.n_points
+
+    @property
+    def sfo_mhz(self) -> float:
+        return self._spectrum.sfo_mhz
+
+    @property
+    def bf_mhz(self) -> float:
+        return self._spectrum.bf_mhz
+
+    @property
+    def nucleus(self) -> str:
+        return self._spectrum.nucleus
+
+    @property
+    def metadata(self) -> dict:
+        return self._spectrum.metadata

@@ -421,7 +421,7 @@ def test_corrupt_provenance(own, text):
         ("BYTORDA", "-1", "0 (little endian)"), ("BYTORDA", "inf", "0 (little endian)"),
         ("AQ_mod", "inf", "only complex"),
         ("DECIM", "-16", "finite positive"), ("DECIM", "inf", "finite positive"),
-        ("DSPFVS", "-1", "≥ 0"), ("DSPFVS", "1.5", "integer"), ("DSPFVS", "inf", "integer"),
+        ("DSPFVS", "-2", "≥ -1"), ("DSPFVS", "1.5", "integer"), ("DSPFVS", "inf", "integer"),
         ("DIGMOD", "inf", "integer"), ("DIGMOD", "-2", "≥ 0"),
         ("NUC1", "<off>", "nucleus"),
     ],
