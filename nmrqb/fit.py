@@ -1,0 +1,354 @@
+"""Fit recorded FIDs back to model parameters with lmfit (issue 11, core).
+
+The inverse problem of a planning run: given the FIDs of every readout and
+Ωt of an experiment (simulated by ``nmrqb run`` or measured), estimate the
+model parameters (any subset of B, D, G, Δ, ε, T and α) with nuisance
+parameters (receiver phase, extra line width and frequency offset per
+channel), with standard errors, correlations and identifiability warnings.
+
+Forward model
+-------------
+The fit assumes the prepared state is (1 − α) I/4 + α ζ(θ), ζ(θ) the Gibbs
+state of H_DP(B, D, G, Δ, ε) at T.  Everything after the preparation —
+charging pulses, readout pulses, acquisition under the platform's natural
+Hamiltonian and (optionally) relaxation — is affine in that state, and does
+not depend on θ.  So :class:`ForwardModel` simulates once, per (Ωt,
+readout), the FIDs of the 16 states (I + P)/4 (P a Pauli string) and of
+I/4, and a residual evaluation is a matrix product with the 15 Pauli
+coefficients of the candidate state: no propagator is recomputed (the
+"cached propagators" of the issue).  Nuisance parameters act on the FIDs of
+a channel as exp(iφ_c) · exp(2πi δ_c t − π Γ_c t).
+
+Identifiability
+---------------
+lmfit's covariance gives standard errors and correlations; a parameter
+whose standard error cannot be computed, or whose correlation with another
+exceeds 0.95 in magnitude, is named in ``FitResult.warnings`` with the
+reason.  ``docs/identifiability.md`` derives which parameter combinations
+the data cannot separate (e.g. the energy scale and T: ζ depends on H/T
+only).
+
+Not yet here (next session): the ``[fit]`` protocol section, ``nmrqb fit``
+with fit.html/fit.json, reading a run folder or Bruker data sets by
+manifest, and ``benchmarks/bench_fit.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nmrqb.errors import PhysicsError, ProtocolError
+
+__all__ = ["ForwardModel", "FitResult", "fit_fids", "MODEL_PARAMETERS", "CORRELATION_WARN"]
+
+MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
+
+#: |correlation| above which two fitted parameters are reported as not separable.
+CORRELATION_WARN = 0.95
+
+
+def _pauli_strings() -> list[np.ndarray]:
+    one = [np.eye(2), np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
+    return [np.kron(a, b).astype(np.complex128) for a in one for b in one][1:]
+
+
+_PAULI = _pauli_strings()
+
+
+class ForwardModel:
+    """FIDs of an experiment as an affine function of the prepared state.
+
+    Parameters
+    ----------
+    experiment : nmrqb.translate.Experiment
+    relaxation : bool
+        Relaxation during charging, readout and acquisition (the platform's
+        T1/T2); the preparation is represented by the state itself.
+    """
+
+    def __init__(self, experiment, *, relaxation: bool = False):
+        import pulses
+        from pulses.sequence import Sequence
+
+        self.experiment = experiment
+        ex = experiment
+        if not ex.readout.names:
+            raise ProtocolError("fit: the experiment has no readout (readout.set = none): there is nothing to fit")
+        system = ex.platform.system
+        self.channels = tuple(system.channels)
+        self.keys = [(k, r) for k in range(len(ex.charging.omega_t)) for r in ex.readout.names]
+        sim = pulses.Simulator(system, relaxation=bool(relaxation))
+        acq = ex.readout.acquire
+        self.n_points = acq.points
+        self.t = np.arange(acq.points) * acq.dwell_s
+        states = [np.eye(4, dtype=np.complex128) / 4] + [(np.eye(4) + p) / 4 for p in _PAULI]
+        # response[key][ch]: (16, N): row 0 the FID of I/4, rows 1.. the FID change per Pauli coefficient
+        resp = np.zeros((len(self.keys), len(self.channels), 16, self.n_points), dtype=np.complex128)
+        for i, (k, r) in enumerate(self.keys):
+            pulse = ex.charging.pulses[k]
+            seq = Sequence(((pulse,) if pulse is not None else ()) + tuple(ex.readout.pulses[r]) + (acq,))
+            for j, rho in enumerate(states):
+                res = sim.run(seq, initial=rho)
+                for c, ch in enumerate(self.channels):
+                    resp[i, c, j] = res.fid(ch).data
+        resp[:, :, 1:] -= resp[:, :, :1]
+        self.response = resp
+
+    @staticmethod
+    def coefficients(rho: np.ndarray) -> np.ndarray:
+        """The 15 Pauli coefficients c_P = Tr[ρ P] of ρ = (I + Σ c_P P)/4."""
+        return np.real(np.array([np.trace(rho @ p) for p in _PAULI]))
+
+    def fids(self, rho: np.ndarray, nuisance: dict | None = None) -> np.ndarray:
+        """(n_keys, n_channels, N) complex FIDs of prepared state ``rho``,
+        with per-channel nuisance {"phase_<ch>": rad, "offset_<ch>": Hz,
+        "lw_<ch>": Hz}."""
+        c = np.concatenate([[1.0], self.coefficients(rho)])
+        out = np.einsum("kcjn,j->kcn", self.response, c)
+        if nuisance:
+            for i, ch in enumerate(self.channels):
+                tag = _tag(ch)
+                ph = nuisance.get(f"phase_{tag}", 0.0)
+                off = nuisance.get(f"offset_{tag}", 0.0)
+                lw = nuisance.get(f"lw_{tag}", 0.0)
+                if ph or off or lw:
+                    out[:, i] *= np.exp(1j * ph + (2j * np.pi * off - np.pi * lw) * self.t)
+        return out
+
+
+def _tag(channel: str) -> str:
+    """A channel name as an lmfit-safe identifier ('1H' → 'c1H')."""
+    return "c" + "".join(ch if ch.isalnum() else "_" for ch in channel)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit_fids`.
+
+    Attributes
+    ----------
+    values, stderr : dict name → float (stderr None where it cannot be computed)
+    correlation : dict (name, name) → float, for every pair of varied parameters
+    redchi : float  reduced χ² (≈ 1 when the noise level given is right)
+    warnings : tuple of str  identifiability warnings, each naming the parameters and the reason
+    result : lmfit.minimizer.MinimizerResult  of the best start
+    starts : int  number of starts tried; ``best_start`` its index
+    """
+
+    values: dict
+    stderr: dict
+    correlation: dict
+    redchi: float
+    warnings: tuple
+    result: object = field(repr=False)
+    starts: int = 1
+    best_start: int = 0
+    varied: tuple = ()
+    undetermined: tuple = ()
+
+    def interval(self, name: str, confidence: float = 0.95) -> tuple[float, float]:
+        """value ± z·stderr of parameter ``name``; refused (PhysicsError) for
+        a parameter the data do not determine (it would be a confident
+        number about nothing)."""
+        from scipy.stats import norm
+
+        se = self.stderr.get(name)
+        if name in self.undetermined:
+            raise PhysicsError(f"fit: parameter {name!r} is not determined by the data: {self._why(name)}")
+        if se is None:
+            raise PhysicsError(f"fit: parameter {name!r} has no standard error: {self._why(name)}")
+        z = float(norm.ppf(0.5 + confidence / 2))
+        return self.values[name] - z * se, self.values[name] + z * se
+
+    def _why(self, name: str) -> str:
+        hits = [w for w in self.warnings if f"'{name}'" in w]
+        return hits[0] if hits else "not varied"
+
+
+#: Singular values of the scaled Jacobian below this fraction of the largest
+#: mark a direction the data do not determine.
+NULL_RTOL = 1e-6
+
+
+def _null_directions(residual, params, varied) -> list[tuple[np.ndarray, float]]:
+    """Unit directions (in parameters scaled by max(|value|, 1e-3·... )) along
+    which the residual does not change: right singular vectors of the
+    central-difference Jacobian whose singular value is < NULL_RTOL × the
+    largest."""
+    if not varied:
+        return []
+    base = params.copy()
+    cols = []
+    for n in varied:
+        v = base[n].value
+        h = 1e-6 * max(abs(v), 1e-3)
+        up, dn = base.copy(), base.copy()
+        up[n].set(value=v + h)
+        dn[n].set(value=v - h)
+        scale = max(abs(v), 1e-3)  # derivative with respect to v/scale: relative changes
+        cols.append((residual(up) - residual(dn)) / (2 * h) * scale)
+    jac = np.stack(cols, axis=1)
+    _, sv, vt = np.linalg.svd(jac, full_matrices=False)
+    if sv[0] == 0:
+        return [(row, 0.0) for row in vt]
+    return [(vt[i], float(sv[i] / sv[0])) for i in range(len(sv)) if sv[i] < NULL_RTOL * sv[0]]
+
+
+def _state(values: dict) -> np.ndarray:
+    from nmrqb.model import DipolarModel
+
+    m = DipolarModel(B=values["B"], D=values["D"], G=values["G"], Delta=values["Delta"], epsilon=values["epsilon"])
+    zeta = m.gibbs_array(values["T"])
+    a = values["alpha"]
+    return (1 - a) * np.eye(4) / 4 + a * zeta
+
+
+def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B", "D", "G", "Delta", "epsilon",
+                                                                            "alpha"),
+             bounds: dict | None = None, exprs: dict | None = None, nuisance=("phase",), sigma=None,
+             n_starts: int = 1, spread: float = 0.3, seed: int = 0) -> FitResult:
+    """Least-squares fit of model (and nuisance) parameters to FIDs.
+
+    Parameters
+    ----------
+    forward : ForwardModel
+    data : ndarray (n_keys, n_channels, N) complex
+        The recorded FIDs in ``forward.keys`` × ``forward.channels`` order.
+    start : dict
+        Starting values of B, D, G, Delta, epsilon, T, alpha (all seven).
+    vary : names of the model parameters to fit (others fixed at ``start``).
+    bounds : dict name → (min, max), optional.
+    exprs : dict name → lmfit constraint expression (ties), optional.
+    nuisance : which per-channel nuisance parameters to fit: "phase",
+        "offset" (Hz), "lw" (extra line width, Hz).
+    sigma : float or dict channel → float, optional
+        Noise per FID point and quadrature; default: a first fit's residual
+        rms per channel (then the standard errors are scaled by the reduced
+        χ² of that fit).
+    n_starts : int
+        Starts: the given one, then seeded Latin-hypercube draws within
+        ±``spread`` (relative; absolute ``spread`` for parameters starting
+        at 0) of it; the lowest χ² wins.
+    seed : int
+        Seed of the Latin hypercube.
+    """
+    import lmfit
+    from scipy.stats import qmc
+
+    data = np.asarray(data, dtype=np.complex128)
+    if data.shape != forward.response.shape[:2] + (forward.n_points,):
+        raise ProtocolError(f"fit: data has shape {data.shape}; the experiment gives "
+                            f"{forward.response.shape[:2] + (forward.n_points,)} (keys × channels × points)")
+    missing = [n for n in MODEL_PARAMETERS if n not in start]
+    if missing:
+        raise ProtocolError(f"fit: start is missing {', '.join(missing)}: give all of {', '.join(MODEL_PARAMETERS)}")
+    for n in vary:
+        if n not in MODEL_PARAMETERS:
+            raise ProtocolError(f"fit: vary = {n!r} is not a model parameter ({', '.join(MODEL_PARAMETERS)})")
+    bounds = dict(bounds or {})
+    bounds.setdefault("T", (1e-6, np.inf))
+    bounds.setdefault("alpha", (0.0, 1.0))
+    names_nuis = []
+    for kind in nuisance:
+        if kind not in ("phase", "offset", "lw"):
+            raise ProtocolError(f"fit: nuisance = {kind!r} is not allowed: 'phase', 'offset' or 'lw'")
+        names_nuis += [f"{kind}_{_tag(ch)}" for ch in forward.channels]
+
+    def make_params(values: dict) -> lmfit.Parameters:
+        ps = lmfit.Parameters()
+        for n in MODEL_PARAMETERS:
+            lo, hi = bounds.get(n, (-np.inf, np.inf))
+            ps.add(n, value=float(values[n]), vary=n in vary, min=lo, max=hi)
+        for n in names_nuis:
+            ps.add(n, value=float(values.get(n, 0.0)), vary=True)
+        for n, e in (exprs or {}).items():
+            ps[n].set(expr=e)
+        return ps
+
+    weights = np.ones(len(forward.channels))
+
+    def residual(ps):
+        v = ps.valuesdict()
+        try:
+            model = forward.fids(_state(v), v)
+        except Exception:  # noqa: BLE001 - an unphysical trial (e.g. overflow): a large residual, not a crash
+            return np.full(2 * data.size, 1e6)
+        r = (model - data) * weights[None, :, None]
+        return np.concatenate([r.real.ravel(), r.imag.ravel()])
+
+    def run(values):
+        mini = lmfit.Minimizer(residual, make_params(values), nan_policy="raise")
+        return mini.minimize(method="leastsq", xtol=1e-12, ftol=1e-12)
+
+    # starting points: the given one + a seeded Latin hypercube around it
+    starts = [dict(start)]
+    free = [n for n in MODEL_PARAMETERS if n in vary]
+    if n_starts > 1 and free:
+        lhs = qmc.LatinHypercube(d=len(free), seed=seed).random(n_starts - 1)
+        for row in lhs:
+            s = dict(start)
+            for n, u in zip(free, row):
+                x0 = start[n]
+                half = spread * abs(x0) if x0 != 0 else spread
+                s[n] = x0 + (2 * u - 1) * half
+                lo, hi = bounds.get(n, (-np.inf, np.inf))
+                s[n] = float(np.clip(s[n], lo + 1e-12 if np.isfinite(lo) else lo, hi - 1e-12 if np.isfinite(hi) else hi))
+            starts.append(s)
+    if sigma is None:
+        first = run(starts[0])
+        res = first.residual.reshape(2, len(forward.keys), len(forward.channels), forward.n_points)
+        rms = np.sqrt(np.mean(res**2, axis=(0, 1, 3)))
+        weights = 1.0 / np.where(rms > 0, rms, 1.0)
+    elif isinstance(sigma, dict):
+        weights = np.array([1.0 / float(sigma[ch]) for ch in forward.channels])
+    else:
+        weights = np.full(len(forward.channels), 1.0 / float(sigma))
+    results = [run(s) for s in starts]
+    best = int(np.argmin([r.chisqr for r in results]))
+    r = results[best]
+    values = {n: float(p.value) for n, p in r.params.items()}
+    stderr = {n: (None if p.stderr is None or not np.isfinite(p.stderr) else float(p.stderr))
+              for n, p in r.params.items() if p.vary}
+    corr = {}
+    warns = []
+    varied = tuple(n for n, p in r.params.items() if p.vary)
+    nulls = _null_directions(residual, r.params, varied)
+    in_null = set()
+    basis = np.array([v for v, _ in nulls]) if nulls else np.zeros((0, len(varied)))
+    # the derived scale symmetry (docs/identifiability.md): ζ depends on H/T only
+    energy = [n for n in varied if n in ("B", "D", "G", "Delta", "epsilon", "T")]
+    if "T" in energy and len(energy) > 1 and basis.size:
+        u = np.array([(r.params[n].value / max(abs(r.params[n].value), 1e-3)) if n in energy else 0.0 for n in varied])
+        u /= np.linalg.norm(u)
+        if np.linalg.norm(basis @ u) > 1 - 1e-3:  # u lies in the null space
+            parts = [n for n, x in zip(varied, u) if abs(x) > 1e-9]
+            in_null |= set(parts)
+            warns.append(f"parameters {', '.join(repr(n) for n in parts)} are not determined separately: ζ depends on "
+                         "H/T only, so scaling every energy parameter and T together leaves the data unchanged "
+                         "(fix T, or one energy parameter)")
+            basis = basis - np.outer(basis @ u, u)
+            w, sv, vt = np.linalg.svd(basis, full_matrices=False) if basis.size else (None, np.zeros(0), None)
+            basis = vt[sv > 0.5] if sv.size else basis[:0]  # the orthonormal rest of the null space
+    for vec in basis:
+        parts = {n: x for n, x in zip(varied, vec) if abs(x) > 0.05}
+        in_null |= set(parts)
+        combo = " ".join(f"{x:+.3f}·d{n}" for n, x in parts.items())
+        warns.append(f"parameters {', '.join(repr(n) for n in parts)} are not determined separately: the data do not "
+                     f"change along the direction {combo} (relative changes; Jacobian singular value < {NULL_RTOL:g} "
+                     "of the largest)")
+    for n in varied:
+        if stderr[n] is None and n not in in_null:
+            warns.append(f"parameter {n!r}: no standard error could be computed (the data do not determine it: "
+                         "a flat direction of the χ² surface)")
+        for m, c in (r.params[n].correl or {}).items():
+            corr[(n, m)] = float(c)
+            if n < m and abs(c) > CORRELATION_WARN and not (n in in_null and m in in_null):
+                warns.append(f"parameters {n!r} and {m!r}: correlation {c:+.3f} exceeds {CORRELATION_WARN}: the data "
+                             "hardly separate them")
+    if r.covar is None and varied and not nulls:
+        warns.append("no covariance: " + ", ".join(repr(n) for n in varied) + " have no standard errors (the "
+                     "Jacobian is singular: some combination of them is not determined by the data)")
+    return FitResult(values, stderr, corr, float(r.redchi), tuple(dict.fromkeys(warns)), r, len(starts), best, varied,
+                     tuple(n for n in varied if n in in_null))
