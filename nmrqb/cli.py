@@ -120,6 +120,23 @@ def _build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print results.json to stdout")
     r.set_defaults(func=_cmd_run)
 
+    ft = sub.add_parser(
+        "fit",
+        help="fit a protocol's model to recorded data (a run folder or Bruker data sets)",
+        description=(
+            "Fit the model parameters of PROTOCOL (its [fit] section says which vary) to DATA, the output folder "
+            "of `nmrqb run` or a folder of Bruker data sets with a manifest.json; write fit.json and fit.html "
+            "(values ± standard errors, correlations, residuals, identifiability warnings) to --out."
+        ),
+    )
+    ft.add_argument("protocol", metavar="PROTOCOL", help="protocol file or shipped protocol name")
+    ft.add_argument("data", metavar="DATA", help="run output folder or Bruker folder with manifest.json")
+    ft.add_argument("--out", metavar="DIR", default="nmrqb-fit", help="output folder (default nmrqb-fit)")
+    ft.add_argument("--force", action="store_true", help="replace an earlier nmrqb fit or run in the folder")
+    ft.add_argument("--quiet", action="store_true", help="no summary")
+    ft.add_argument("--json", action="store_true", help="print fit.json to stdout")
+    ft.set_defaults(func=_cmd_fit)
+
     v = sub.add_parser(
         "validate",
         help="check protocol files without running them",
@@ -284,6 +301,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(result.verdict)
         print(f"wrote {paths['folder']}/: " + ", ".join(
             str(v.relative_to(paths["folder"])) for k, v in paths.items() if k != "folder"))
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import os
+
+    from nmrqb.output import check_run_dir
+    from nmrqb.protocol import load_protocol, shipped_protocols
+
+    shipped = shipped_protocols()
+    source = args.protocol if os.path.exists(args.protocol) or args.protocol not in shipped else shipped[args.protocol]
+    p = load_protocol(source)
+    check_run_dir(args.out, args.force)
+    from nmrqb.fit import fit_protocol, write_fit
+
+    fr = fit_protocol(p, args.data)
+    paths = write_fit(fr, args.out, force=args.force)
+    if args.json:
+        with open(paths["json"], encoding="utf-8") as fh:
+            sys.stdout.write(fh.read())
+    elif not args.quiet:
+        r = fr.result
+        for n in r.varied:
+            se = r.stderr.get(n)
+            print(f"{n:>12} = {r.values[n]:.6g}" + ("" if se is None else f" ± {se:.2g}")
+                  + ("  (not determined)" if n in r.undetermined else ""))
+        for w in r.warnings:
+            print(f"warning: {w}")
+        print(f"reduced chi2 {r.redchi:.4g}; wrote {paths['folder']}/: fit.json, fit.html")
     return 0
 
 

@@ -41,7 +41,8 @@ import numpy as np
 
 from nmrqb.errors import PhysicsError, ProtocolError
 
-__all__ = ["ForwardModel", "FitResult", "fit_fids", "MODEL_PARAMETERS", "CORRELATION_WARN"]
+__all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit",
+           "MODEL_PARAMETERS", "CORRELATION_WARN", "FIT_FORMAT"]
 
 MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
 
@@ -64,8 +65,12 @@ class ForwardModel:
     ----------
     experiment : nmrqb.translate.Experiment
     relaxation : bool
-        Relaxation during charging, readout and acquisition (the platform's
-        T1/T2); the preparation is represented by the state itself.
+        The platform's T1/T2 during charging, readout and acquisition, and
+        during the preparation as it was run: the difference between the
+        state the experiment's preparation sequences make with and without
+        relaxation (a fixed shift, computed once) is added to every
+        candidate state (1 − α) I/4 + α ζ(θ).  Exact at the design
+        parameters, first order away from them.
     """
 
     def __init__(self, experiment, *, relaxation: bool = False):
@@ -95,6 +100,39 @@ class ForwardModel:
                     resp[i, c, j] = res.fid(ch).data
         resp[:, :, 1:] -= resp[:, :, :1]
         self.response = resp
+        self.preparation_shift = np.zeros((4, 4), dtype=np.complex128)
+        if relaxation:
+            on, off = pulses.Simulator(system, relaxation=True), pulses.Simulator(system, relaxation=False)
+            for sub in ex.preparation.subexperiments:
+                self.preparation_shift += sub.weight * (on.run(sub.sequence).final_state
+                                                        - off.run(sub.sequence).final_state)
+
+    def compress(self, data: np.ndarray):
+        """Exact compression of the least-squares problem for fits whose only
+        nuisance is the receiver phase: per (key, channel) block the model is
+        M_b c with M_b (N × 16), so with M_b = Q_b R_b (thin QR)
+        ‖e^{iφ} M_b c − y_b‖² = ‖R_b c − e^{−iφ} Q_b† y_b‖² + (‖y_b‖² − ‖Q_b† y_b‖²).
+        Returns (R, Qy, const) with R (keys, channels, 16, 16), Qy (keys,
+        channels, 16) and the per-channel constants (the part of the data no
+        candidate state can explain)."""
+        if not hasattr(self, "_gram"):
+            # R from the Gram matrix G = M†M = V Λ V† (R = Λ^½ V†): the same
+            # normal equations as a thin QR, without numpy's slow batched QR;
+            # directions with no signal (Λ ≈ 0: a Pauli term a readout cannot
+            # see) drop out of both R and Q†y
+            m = self.response  # (keys, ch, 16, N): rows are the 16 response FIDs
+            gram = np.einsum("kcin,kcjn->kcij", m.conj(), m)
+            lam, vec = np.linalg.eigh(gram)
+            keep = lam > 1e-13 * lam.max(axis=-1, keepdims=True)
+            root = np.sqrt(np.where(keep, lam, 0.0))
+            inv = np.where(keep, 1.0 / np.where(keep, root, 1.0), 0.0)
+            r = root[..., :, None] * np.swapaxes(vec.conj(), -1, -2)
+            self._gram = (r, inv, vec)
+        r, inv, vec = self._gram
+        my = np.einsum("kcin,kcn->kci", self.response.conj(), data)  # M† y
+        qy = inv * np.einsum("kcji,kcj->kci", vec.conj(), my)
+        const = (np.sum(np.abs(data) ** 2, axis=-1) - np.sum(np.abs(qy) ** 2, axis=-1)).sum(axis=0)
+        return r, qy, np.clip(const, 0.0, None)
 
     @staticmethod
     def coefficients(rho: np.ndarray) -> np.ndarray:
@@ -102,10 +140,11 @@ class ForwardModel:
         return np.real(np.array([np.trace(rho @ p) for p in _PAULI]))
 
     def fids(self, rho: np.ndarray, nuisance: dict | None = None) -> np.ndarray:
-        """(n_keys, n_channels, N) complex FIDs of prepared state ``rho``,
-        with per-channel nuisance {"phase_<ch>": rad, "offset_<ch>": Hz,
+        """(n_keys, n_channels, N) complex FIDs of the candidate prepared
+        state ``rho`` (plus the preparation's relaxation shift), with
+        per-channel nuisance {"phase_<ch>": rad, "offset_<ch>": Hz,
         "lw_<ch>": Hz}."""
-        c = np.concatenate([[1.0], self.coefficients(rho)])
+        c = np.concatenate([[1.0], self.coefficients(rho + self.preparation_shift)])
         out = np.einsum("kcjn,j->kcn", self.response, c)
         if nuisance:
             for i, ch in enumerate(self.channels):
@@ -224,9 +263,9 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     nuisance : which per-channel nuisance parameters to fit: "phase",
         "offset" (Hz), "lw" (extra line width, Hz).
     sigma : float or dict channel → float, optional
-        Noise per FID point and quadrature; default: a first fit's residual
-        rms per channel (then the standard errors are scaled by the reduced
-        χ² of that fit).
+        Noise per FID point and quadrature; default: the rms per channel of
+        a first fit's residual.  Standard errors are absolute (for that σ);
+        ``redchi`` ≈ 1 says σ and the model fit the data.
     n_starts : int
         Starts: the given one, then seeded Latin-hypercube draws within
         ±``spread`` (relative; absolute ``spread`` for parameters starting
@@ -268,18 +307,42 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
         return ps
 
     weights = np.ones(len(forward.channels))
+    compressed = set(nuisance) <= {"phase"}
+    if compressed:
+        r_blocks, qy, const = forward.compress(data)
+        phase_names = [f"phase_{_tag(ch)}" for ch in forward.channels]
+
+    def model_coeffs(v):
+        return np.concatenate([[1.0], forward.coefficients(_state(v) + forward.preparation_shift)])
 
     def residual(ps):
         v = ps.valuesdict()
         try:
-            model = forward.fids(_state(v), v)
+            if compressed:
+                c = model_coeffs(v)
+                ph = np.array([v.get(n, 0.0) for n in phase_names])
+                rr = np.einsum("kcij,j->kci", r_blocks, c) - np.exp(-1j * ph)[None, :, None] * qy
+            else:
+                rr = forward.fids(_state(v), v) - data
         except Exception:  # noqa: BLE001 - an unphysical trial (e.g. overflow): a large residual, not a crash
-            return np.full(2 * data.size, 1e6)
-        r = (model - data) * weights[None, :, None]
-        return np.concatenate([r.real.ravel(), r.imag.ravel()])
+            size = r_blocks.shape[0] * r_blocks.shape[1] * 16 if compressed else data.size
+            return np.full(2 * size, 1e6)
+        rr = rr * weights[None, :, None]
+        return np.concatenate([rr.real.ravel(), rr.imag.ravel()])
+
+    def full_chisqr_by_channel(ps):
+        """χ² per channel of the full FID residual (unweighted)."""
+        v = ps.valuesdict()
+        if compressed:
+            c = model_coeffs(v)
+            ph = np.array([v.get(n, 0.0) for n in phase_names])
+            rr = np.einsum("kcij,j->kci", r_blocks, c) - np.exp(-1j * ph)[None, :, None] * qy
+            return np.sum(np.abs(rr) ** 2, axis=(0, 2)) + const
+        rr = forward.fids(_state(v), v) - data
+        return np.sum(np.abs(rr) ** 2, axis=(0, 2))
 
     def run(values):
-        mini = lmfit.Minimizer(residual, make_params(values), nan_policy="raise")
+        mini = lmfit.Minimizer(residual, make_params(values), nan_policy="raise", scale_covar=False)
         return mini.minimize(method="leastsq", xtol=1e-12, ftol=1e-12)
 
     # starting points: the given one + a seeded Latin hypercube around it
@@ -296,10 +359,10 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
                 lo, hi = bounds.get(n, (-np.inf, np.inf))
                 s[n] = float(np.clip(s[n], lo + 1e-12 if np.isfinite(lo) else lo, hi - 1e-12 if np.isfinite(hi) else hi))
             starts.append(s)
+    n_points = 2 * len(forward.keys) * forward.n_points  # real values per channel
     if sigma is None:
         first = run(starts[0])
-        res = first.residual.reshape(2, len(forward.keys), len(forward.channels), forward.n_points)
-        rms = np.sqrt(np.mean(res**2, axis=(0, 1, 3)))
+        rms = np.sqrt(full_chisqr_by_channel(first.params) / n_points)
         weights = 1.0 / np.where(rms > 0, rms, 1.0)
     elif isinstance(sigma, dict):
         weights = np.array([1.0 / float(sigma[ch]) for ch in forward.channels])
@@ -308,6 +371,9 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     results = [run(s) for s in starts]
     best = int(np.argmin([r.chisqr for r in results]))
     r = results[best]
+    n_vary = sum(p.vary for p in r.params.values())
+    chisqr = float(np.sum(full_chisqr_by_channel(r.params) * weights**2))
+    redchi = chisqr / max(1, n_points * len(forward.channels) - n_vary)
     values = {n: float(p.value) for n, p in r.params.items()}
     stderr = {n: (None if p.stderr is None or not np.isfinite(p.stderr) else float(p.stderr))
               for n, p in r.params.items() if p.vary}
@@ -350,5 +416,176 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     if r.covar is None and varied and not nulls:
         warns.append("no covariance: " + ", ".join(repr(n) for n in varied) + " have no standard errors (the "
                      "Jacobian is singular: some combination of them is not determined by the data)")
-    return FitResult(values, stderr, corr, float(r.redchi), tuple(dict.fromkeys(warns)), r, len(starts), best, varied,
+    return FitResult(values, stderr, corr, redchi, tuple(dict.fromkeys(warns)), r, len(starts), best, varied,
                      tuple(n for n in varied if n in in_null))
+
+
+# ============================================================================
+# fitting a protocol's experiment to recorded data (`nmrqb fit`)
+# ============================================================================
+FIT_FORMAT = "nmrqb.fit/1"
+
+
+def read_fit_data(folder, experiment) -> np.ndarray:
+    """The recorded FIDs of ``experiment`` from ``folder``: the output folder
+    of ``nmrqb run`` (its ``bruker/``) or a folder of Bruker data sets with a
+    ``manifest.json`` (format ``nmrqb.bruker-manifest/1``: ``omega_t`` and
+    ``datasets`` = [{expno, readout, channel}], rows following Ωt).  Every
+    data set is checked against the protocol (points, dwell/spectral width,
+    nucleus, carrier); a mismatch is a one-line DataError naming the file.
+    Returns (keys, channels, N) in :class:`ForwardModel` order."""
+    import json
+    from pathlib import Path
+
+    import pulses
+    from nmrqb.errors import DataError
+    from nmrqb.run import MANIFEST_FORMAT
+
+    root = Path(folder)
+    mpath = next((p for p in (root / "bruker" / "manifest.json", root / "manifest.json") if p.is_file()), None)
+    if mpath is None:
+        raise DataError(f"DATA {str(root)!r}: no manifest.json (neither {root / 'bruker'}/ nor {root}/ holds one): "
+                        "give the output folder of `nmrqb run` or a folder of Bruker data sets with a manifest")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{mpath}: cannot read the manifest: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise DataError(f"{mpath}: format = {manifest.get('format') if isinstance(manifest, dict) else manifest!r:.60} "
+                        f"is not allowed: {MANIFEST_FORMAT!r}")
+    omega = np.asarray(manifest.get("omega_t", []), dtype=float)
+    want = experiment.charging.omega_t
+    if omega.shape != want.shape or not np.allclose(omega, want, rtol=0, atol=1e-12):
+        raise DataError(f"{mpath}: omega_t = {omega.tolist()!r:.80} does not match the protocol's Ωt "
+                        f"({want.tolist()!r:.80})")
+    system = experiment.platform.system
+    acq = experiment.readout.acquire
+    channels = tuple(system.channels)
+    keys = [(k, r) for k in range(len(want)) for r in experiment.readout.names]
+    out = np.full((len(keys), len(channels), acq.points), np.nan + 0j)
+    seen = set()
+    for entry in manifest.get("datasets", []):
+        try:
+            expno, r, ch = int(entry["expno"]), str(entry["readout"]), str(entry["channel"])
+        except (KeyError, TypeError, ValueError):
+            raise DataError(f"{mpath}: dataset entry {entry!r:.80} needs expno, readout and channel") from None
+        if r not in experiment.readout.names or ch not in channels:
+            continue  # data the protocol does not use
+        path = mpath.parent / str(expno)
+        fid = pulses.read_bruker(path)
+        rows = np.atleast_2d(fid.data)
+        checks = [
+            ("points", rows.shape[-1], acq.points),
+            ("rows (Ωt values)", rows.shape[0], len(want)),
+            ("nucleus", fid.nucleus, ch),
+        ]
+        for what, got, exp in checks:
+            if got != exp:
+                raise DataError(f"{path}: {what} = {got!r} does not match the protocol ({exp!r})")
+        if abs(fid.dwell_s - acq.dwell_s) > 1e-9 * acq.dwell_s:
+            raise DataError(f"{path}: spectral width {1 / fid.dwell_s:.6g} Hz does not match the protocol's "
+                            f"{1 / acq.dwell_s:.6g} Hz")
+        sfo = system.carrier_mhz(ch)
+        if abs(fid.sfo_mhz - sfo) > 1e-9 * sfo:
+            raise DataError(f"{path}: carrier SFO1 = {fid.sfo_mhz:.9g} MHz does not match the platform's "
+                            f"{sfo:.9g} MHz on {ch}")
+        c = channels.index(ch)
+        for k in range(len(want)):
+            out[keys.index((k, r)), c] = rows[k]
+        seen.add((r, ch))
+    missing = [(r, ch) for r in experiment.readout.names for ch in channels if (r, ch) not in seen]
+    if missing:
+        raise DataError(f"{mpath}: no data set for readout {missing[0][0]!r} on channel {missing[0][1]!r} "
+                        f"({len(missing)} missing)")
+    return out
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """A protocol fitted to recorded data (:func:`fit_protocol`)."""
+
+    protocol: object
+    experiment: object
+    forward: ForwardModel
+    data: np.ndarray
+    result: FitResult
+    truth: dict
+    seconds: float
+    n_evaluations: int
+
+    def to_json(self) -> dict:
+        """The document ``fit.json``."""
+        from nmrqb.output import versions
+
+        r = self.result
+        conf = float(self.protocol.analysis.confidence)
+        params = {}
+        for n in r.varied:
+            entry = {"value": r.values[n], "stderr": r.stderr.get(n), "protocol": self.truth.get(n),
+                     "determined": n not in r.undetermined}
+            if n not in r.undetermined and r.stderr.get(n) is not None:
+                lo, hi = r.interval(n, conf)
+                entry.update(ci_low=lo, ci_high=hi)
+            params[n] = entry
+        fixed = {n: r.values[n] for n in r.values if n not in r.varied}
+        return {
+            "format": FIT_FORMAT, "name": self.protocol.name, "protocol": self.protocol.to_dict(),
+            "versions": versions(), "confidence": conf, "parameters": params, "fixed": fixed,
+            "correlation": [{"a": a, "b": b, "value": v} for (a, b), v in r.correlation.items() if a < b],
+            "redchi": r.redchi, "warnings": list(r.warnings), "starts": r.starts, "best_start": r.best_start,
+            "n_evaluations": self.n_evaluations, "seconds": self.seconds,
+        }
+
+
+def fit_protocol(protocol, data, *, progress: bool = False) -> FitRun:
+    """Fit ``protocol``'s model to ``data`` (an array from
+    :func:`read_fit_data`, or a folder): the experiment is translated from
+    the protocol; its ``[fit]`` section (when present) says what varies."""
+    import time
+
+    from nmrqb.protocol import at_key
+    from nmrqb.translate import translate
+
+    t0 = time.perf_counter()
+    model, platform = protocol.model(), protocol.platform()
+    with at_key(protocol, "preparation"):
+        ex = translate(model, protocol.T, platform, **protocol.translate_kwargs())
+    if not isinstance(data, np.ndarray):
+        data = read_fit_data(data, ex)
+    fs = getattr(protocol, "fit", None)
+    relax = protocol.acquisition.relaxation if fs is None or fs.relaxation is None else fs.relaxation
+    forward = ForwardModel(ex, relaxation=relax)
+    truth = {**model.as_dict(), "T": protocol.T, "alpha": ex.preparation.alpha}
+    if fs is not None and hasattr(protocol, "fit_parameters"):
+        ps = protocol.fit_parameters(ex.preparation.alpha, forward.channels)
+        start = {n: ps[n].value for n in MODEL_PARAMETERS}
+        vary = tuple(n for n in MODEL_PARAMETERS if ps[n].vary)
+        bounds = {n: (ps[n].min, ps[n].max) for n in ps}
+        exprs = {n: ps[n].expr for n in ps if ps[n].expr}
+        nuisance, starts, spread, seed = tuple(fs.nuisance), fs.starts, fs.spread, fs.seed
+    else:
+        start, vary, bounds, exprs = dict(truth), ("B", "D", "G", "Delta", "epsilon", "alpha"), None, None
+        nuisance, starts, spread, seed = ("phase",), 8, 0.3, 0
+    with at_key(protocol, "fit"):
+        res = fit_fids(forward, data, start, vary=vary, bounds=bounds, exprs=exprs, nuisance=nuisance,
+                       n_starts=starts, spread=spread, seed=seed)
+    return FitRun(protocol, ex, forward, data, res, truth, time.perf_counter() - t0, int(res.result.nfev))
+
+
+def write_fit(fitrun: FitRun, out_dir, *, force: bool = False) -> dict:
+    """Write ``fit.json`` and ``fit.html`` to ``out_dir`` (staged, like a run)."""
+    import json
+    from pathlib import Path
+
+    from nmrqb.output import staged_run_dir
+    from nmrqb.report import render_fit_report
+
+    out = Path(out_dir)
+    with staged_run_dir(out, force) as stage:
+        doc = fitrun.to_json()
+        with open(stage / "fit.json", "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False, default=lambda x: None)
+            fh.write("\n")
+        (stage / "fit.html").write_text(render_fit_report(fitrun, doc), encoding="utf-8")
+        (stage / "protocol.toml").write_text(fitrun.protocol.to_toml(), encoding="utf-8")
+    return {"folder": out, "json": out / "fit.json", "html": out / "fit.html"}

@@ -298,14 +298,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: The files that mark a folder nmrqb wrote (and may replace with --force).
+RUN_MARKERS = {"results.json": "nmrqb.results/", "fit.json": "nmrqb.fit/"}
+
+
 def _is_run_folder(path: Path) -> bool:
-    """An nmrqb run folder: it holds results.json of format nmrqb.results/*."""
-    try:
-        with open(path / RUN_MARKER, encoding="utf-8") as fh:
-            head = json.load(fh)
-        return isinstance(head, dict) and str(head.get("format", "")).startswith("nmrqb.results/")
-    except (OSError, ValueError):
-        return False
+    """A folder nmrqb wrote: it holds results.json (a run) or fit.json (a
+    fit) of nmrqb's format."""
+    for name, prefix in RUN_MARKERS.items():
+        try:
+            with open(path / name, encoding="utf-8") as fh:
+                head = json.load(fh)
+            if isinstance(head, dict) and str(head.get("format", "")).startswith(prefix):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def check_run_dir(out_dir, force: bool = False) -> Path:
@@ -326,8 +334,8 @@ def check_run_dir(out_dir, force: bool = False) -> Path:
                 raise DataError(f"--out {str(out)!r} exists and is not empty: pass --force to replace an earlier run, "
                                 "or choose another folder")
             if not _is_run_folder(out):
-                raise DataError(f"--out {str(out)!r} holds files that are not an nmrqb run (no {RUN_MARKER}): "
-                                "nmrqb does not replace it, even with --force")
+                raise DataError(f"--out {str(out)!r} holds files that are not an nmrqb run (no results.json or "
+                                "fit.json): nmrqb does not replace it, even with --force")
         parent = out.resolve().parent
         while not parent.exists():
             parent = parent.parent

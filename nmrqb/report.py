@@ -265,3 +265,102 @@ def render_report(result, doc: dict) -> str:
               "</p></section>"]
     parts += [f"<script>{_SCRIPT}</script></body></html>"]
     return "\n".join(parts)
+
+
+# ============================================================================
+# the fit report (`nmrqb fit`)
+# ============================================================================
+FIT_SECTIONS = ("summary", "parameters", "correlation", "residuals", "protocol", "versions")
+
+
+def _correlation_figure(result):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result.varied)
+    c = np.eye(len(names))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            if (a, b) in result.correlation:
+                c[i, j] = result.correlation[(a, b)]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(names), 0.8 + 0.55 * len(names)), constrained_layout=True)
+    im = ax.imshow(c, vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(names)), names, rotation=60, fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for (i, j), v in np.ndenumerate(c):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title("parameter correlations", fontsize=9)
+    return fig
+
+
+def _residual_figure(fitrun):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nmrqb.fit import _state
+
+    fw, data, res = fitrun.forward, fitrun.data, fitrun.result
+    model = fw.fids(_state(res.values), res.values)
+    names = fitrun.experiment.readout.names
+    chans = fw.channels
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 1.9 * rows), constrained_layout=True, squeeze=False)
+    for i, r in enumerate(names):
+        ax = axes[i // cols, i % cols]
+        for c, ch in enumerate(chans):
+            idx = [j for j, key in enumerate(fw.keys) if key[1] == r]
+            resid = (data[idx, c] - model[idx, c]).real.ravel()
+            scale = np.abs(data[idx, c]).max() or 1.0
+            ax.plot(resid / scale, lw=0.4, label=ch)
+        ax.set_title(f"readout {r}: residual / max |data| (all Ωt)", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for j in range(len(names), rows * cols):
+        axes[j // cols, j % cols].set_visible(False)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle("FID residuals per readout (real part, Ωt after Ωt)", fontsize=9)
+    return fig
+
+
+def render_fit_report(fitrun, doc: dict) -> str:
+    """The HTML page of a fit (``doc`` is its ``fit.json`` document)."""
+    p, res = fitrun.protocol, fitrun.result
+    conf = int(round(100 * doc["confidence"]))
+    rows = []
+    for n, e in doc["parameters"].items():
+        ci = f"[{e['ci_low']:.6g}, {e['ci_high']:.6g}]" if "ci_low" in e else "not determined"
+        truth = e.get("protocol")
+        inside = ("yes" if e.get("ci_low") is not None and truth is not None and e["ci_low"] <= truth <= e["ci_high"]
+                  else "-" if truth is None or "ci_low" not in e else "NO")
+        se = "-" if e["stderr"] is None else f"{e['stderr']:.3g}"
+        rows.append([n, f"{e['value']:.6g}", se, ci, "-" if truth is None else f"{truth:.6g}", inside])
+    warn = ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in res.warnings) + "</ul>") if res.warnings else \
+        "<p>Every fitted parameter is determined by the data (no flat direction, no correlation above 0.95).</p>"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>nmrqb fit: {html.escape(p.name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>nmrqb fit: {html.escape(p.name)}</h1>",
+        "<section id='summary'><h2>Summary</h2>",
+        f"<p class='verdict'>{len(res.varied)} parameters fitted to {fitrun.data.shape[0]} FIDs per channel "
+        f"({', '.join(fitrun.forward.channels)}); reduced χ² = {res.redchi:.4g}; best of {res.starts} starts; "
+        f"{fitrun.n_evaluations} residual evaluations in {fitrun.seconds:.1f} s.</p>",
+        "<h3>Identifiability</h3>", warn, "</section>",
+        "<section id='parameters'><h2>Parameters</h2>",
+        _table(rows, ["parameter", "value", "standard error", f"{conf} % interval", "protocol", "inside"]),
+        "</section>",
+        "<section id='correlation'><h2>Correlations</h2>",
+        _img(_correlation_figure(res), "parameter correlations") if res.varied else "<p>(nothing varied)</p>",
+        "</section>",
+        "<section id='residuals'><h2>Residuals per readout</h2>",
+        _img(_residual_figure(fitrun), "residuals per readout"), "</section>",
+        "<section id='protocol'><h2>Protocol</h2>", f"<pre>{html.escape(p.to_toml())}</pre></section>",
+        "<section id='versions'><h2>Versions</h2>",
+        _table([[k, v] for k, v in doc["versions"].items()], ["package", "version"]), "</section>",
+        f"<script>{_SCRIPT}</script></body></html>",
+    ]
+    return "\n".join(parts)

@@ -50,6 +50,10 @@ __all__ = ["RunResult", "run_protocol", "write_run", "METRIC_UNITS", "RESULTS_FO
 
 RESULTS_FORMAT = "nmrqb.results/1"
 
+#: Format of ``bruker/manifest.json``: which Bruker data set (expno) holds
+#: which readout and channel, rows following ``omega_t`` (``nmrqb fit`` reads it).
+MANIFEST_FORMAT = "nmrqb.bruker-manifest/1"
+
 #: The metrics of a run and their units (model units: ħ = k_B = 1, energies in
 #: units of the model's energy scale, times as Ωt; α-normalised).
 METRIC_UNITS = {
@@ -420,6 +424,12 @@ def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool =
                     index.append({"expno": expno, "readout": r, "channel": ch, "rows": "omega_t",
                                   "path": f"bruker/{expno}"})
             doc["bruker"] = index
+            manifest = {"format": MANIFEST_FORMAT, "omega_t": [float(w) for w in result.omega_t],
+                        "datasets": [{"expno": e["expno"], "readout": e["readout"], "channel": e["channel"],
+                                      "rows": "omega_t"} for e in index]}
+            with open(bdir / "manifest.json", "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, indent=1)
+                fh.write("\n")
         with open(stage / "results.json", "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1, allow_nan=False)
             fh.write("\n")
