@@ -509,7 +509,7 @@ def arg(plausible, odds: int = 3):
     return st.integers(0, odds).flatmap(lambda k: json_like if k == 0 else plausible)
 
 
-FUZZ = settings(max_examples=120, deadline=5000, suppress_health_check=list(HealthCheck), database=None)
+FUZZ = settings(max_examples=120, deadline=15000, suppress_health_check=list(HealthCheck), database=None)
 
 
 @FUZZ

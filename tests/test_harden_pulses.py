@@ -306,7 +306,7 @@ def elements(draw):
     return Pulse, kw
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(elements(), min_size=1, max_size=4), st.text(max_size=5), st.integers(0, 2), st.data())
 def test_every_accepted_value_round_trips(specs, name, n_steps, data):
     els = []
@@ -431,7 +431,7 @@ def outcome(fn, field: str | None = None):
     return result
 
 
-@settings(max_examples=600, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(CTOR_FIELDS), json_like)
 def test_fuzz_constructor_fields(target, value):
     name, field = target
@@ -451,7 +451,7 @@ def test_fuzz_constructor_fields(target, value):
         assert Sequence.from_toml(obj.to_toml()) == obj
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(CTOR_FIELDS), json_like)
 def test_fuzz_errors_name_the_field(target, value):
     name, field = target
@@ -516,7 +516,7 @@ FUNCTIONS = {
 }
 
 
-@settings(max_examples=500, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(FUNCTIONS)), json_like)
 def test_fuzz_functions(name, value):
     outcome(lambda: FUNCTIONS[name](value))
@@ -543,7 +543,7 @@ def hostile_sequence_dicts(draw):
     return d
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_sequence_dicts())
 def test_fuzz_sequence_descriptions(d):
     seq = outcome(lambda: Sequence.from_dict(d))

@@ -410,7 +410,7 @@ def test_fuzz_every_argument_gives_a_valid_result_or_a_one_line_tomography_error
     func, base = CASES[case]
     examples = 4 if case == "plot_density_matrix" else 20
 
-    @settings(max_examples=examples, deadline=5000, database=None,
+    @settings(max_examples=examples, deadline=15000, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(value=values_for(base[arg]))
     def run(value):
@@ -431,7 +431,7 @@ def test_fuzz_every_argument_gives_a_valid_result_or_a_one_line_tomography_error
 INCOMPLETE = T.nmr_two_spin_model(["II", "XI", "IX", "YY"])
 
 
-@settings(max_examples=60, deadline=5000, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=15000, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a_scale=st.sampled_from(SCALES[:-1] + [1e59, 1e-59]),
        s_scale=st.sampled_from([1e-60, 1e-30, 1e-3, 1, 1e30, 1e60]), method=st.sampled_from(T.METHODS), complete=st.booleans(), hetero=st.booleans(), seed=st.integers(0, 3))
 def test_fuzz_estimators_over_the_whole_numeric_range(a_scale, s_scale, method, complete, hetero, seed):
