@@ -5,7 +5,9 @@ in ``docs/protocols.md``) says what to simulate end to end: the model and
 its temperature, the platform (a preset with overrides, or a full spin
 system), the preparation route, the charging grid, the readout set, the
 acquisition (SNR, scans, line width, ensembles, seed), the analysis
-(estimator, bootstrap) and the output folder.
+(estimator, bootstrap), the output folder, and ``[fit]``: the parameters of
+a fit of spectra back to the model, one-to-one onto lmfit Parameters
+(:meth:`Protocol.fit_parameters`).
 
 Loading (:func:`load_protocol`, :func:`loads_protocol`,
 :func:`protocol_from_dict`) validates every key and returns an immutable,
@@ -36,6 +38,7 @@ import numbers
 import os
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -68,6 +71,10 @@ __all__ = [
     "AcquisitionSection",
     "AnalysisSection",
     "OutputSection",
+    "FitParameterSpec",
+    "FitSection",
+    "FIT_MODEL_PARAMETERS",
+    "FIT_NUISANCE",
     "load_protocol",
     "loads_protocol",
     "protocol_from_dict",
@@ -82,10 +89,10 @@ DEFAULT_PRESET = "chloroform-13c"
 
 #: The keys of every table of the schema (``"platform.spins"`` is the table
 #: of one ``[[platform.spins]]`` entry, ``"platform.limits"`` that of one
-#: channel's limits).
+#: channel's limits, ``"fit.parameters"`` that of one ``[fit.parameters.<name>]``).
 SCHEMA: dict[str, tuple[str, ...]] = {
     "": ("format", "name", "description", "model", "temperature", "platform", "preparation", "charging",
-         "readout", "acquisition", "analysis", "output"),
+         "readout", "acquisition", "analysis", "output", "fit"),
     "model": ("B", "D", "G", "Delta", "epsilon"),
     "temperature": ("T",),
     "platform": ("preset", "proton_mhz", "unit_hz", "recycle_delay_s", "temperature_k", "spins", "couplings",
@@ -101,6 +108,8 @@ SCHEMA: dict[str, tuple[str, ...]] = {
                     "rf_inhomogeneity", "offset_error_hz", "ensemble_nodes", "seed"),
     "analysis": ("estimator", "bootstrap", "confidence", "alpha"),
     "output": ("dir", "bruker", "report", "force"),
+    "fit": ("vary", "nuisance", "starts", "spread", "seed", "relaxation", "parameters"),
+    "fit.parameters": ("value", "min", "max", "vary", "expr"),
 }
 
 ROUTES = ("auto", "pseudo-gibbs", "jeener-broekaert")  # = nmrqb.translate.ROUTES (kept light to import)
@@ -109,6 +118,19 @@ READOUT_PRESETS = ("full9", "minimal4", "none")
 ESTIMATORS = ("mle", "pls", "wls", "linear")
 ALPHA_MODES = ("known", "min_positive", "pure")
 SPIN_HALF_ISOTOPES = ("1H", "13C", "15N", "19F", "31P")
+#: The model parameters a fit can estimate (= nmrqb.fit.MODEL_PARAMETERS), in canonical order.
+FIT_MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
+#: The kinds of per-channel nuisance parameters: receiver phase (rad), frequency offset (Hz), extra line width (Hz).
+FIT_NUISANCE = ("phase", "offset", "lw")
+FIT_DEFAULT_VARY = ("B", "D", "G", "Delta", "epsilon", "alpha")
+MAX_FIT_STARTS = 1000
+MAX_FIT_SPREAD = 10.0
+MAX_NUISANCE = 1e6  # |phase| (rad), |offset|, |lw| (Hz)
+MIN_FIT_T = 1e-6  # the default lower bound of T in a fit
+MAX_EXPR_LEN = 200
+#: The functions (and the constant pi) a fit.parameters.<name>.expr may use.
+EXPR_FUNCTIONS = ("abs", "sqrt", "exp", "log", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
+                  "arctan2", "sinh", "cosh", "tanh")
 
 # ranges (docs/protocols.md states them)
 MAX_GRID = 10_000  # Ωt values
@@ -300,10 +322,64 @@ class OutputSection:
     force: bool = False
 
 
+@dataclass(frozen=True)
+class FitParameterSpec:
+    """One ``[fit.parameters.<name>]`` table; None: not given (the default).
+
+    ``name`` is the protocol key: a model parameter (B, D, G, Delta, epsilon,
+    T, alpha) or a nuisance parameter "<kind>_<channel>" ("phase_1H"), whose
+    lmfit name is "<kind>_c<channel>" ("phase_c1H")."""
+
+    name: str
+    value: float | None = None
+    min: float | None = None
+    max: float | None = None
+    vary: bool | None = None
+    expr: str | None = None
+
+    @property
+    def lmfit_name(self) -> str:
+        """The lmfit Parameter name ("phase_1H" → "phase_c1H"; model names unchanged)."""
+        if self.name in FIT_MODEL_PARAMETERS:
+            return self.name
+        kind, channel = self.name.split("_", 1)
+        return _fit_name(kind, channel)
+
+
+@dataclass(frozen=True)
+class FitSection:
+    """``[fit]``: what a fit of spectra back to the model estimates, and how.
+
+    ``vary``: the model parameters fitted (the others fixed); ``nuisance``:
+    the kinds of per-channel nuisance parameters fitted; ``starts`` starting
+    points (the start and a seeded Latin hypercube of ``starts`` − 1 more,
+    within ±``spread`` relative); ``relaxation``: None follows
+    ``acquisition.relaxation``; ``parameters``: per-parameter overrides in
+    canonical order (model parameters, then nuisance by kind and channel)."""
+
+    vary: tuple[str, ...] = FIT_DEFAULT_VARY
+    nuisance: tuple[str, ...] = ("phase",)
+    starts: int = 8
+    spread: float = 0.3
+    seed: int = 0
+    relaxation: bool | None = None
+    parameters: tuple[FitParameterSpec, ...] = ()
+
+    def parameter(self, name: str) -> FitParameterSpec | None:
+        """The ``[fit.parameters.<name>]`` spec (protocol key), or None."""
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+def _fit_name(kind: str, channel: str) -> str:
+    """The lmfit name of a nuisance parameter: "<kind>_c<channel>" with the
+    channel made an identifier ('1H' → 'phase_c1H'; = nmrqb.fit's naming)."""
+    return f"{kind}_c" + "".join(ch if ch.isalnum() else "_" for ch in channel)
+
+
 _SECTION_ATTR = {
     "model": "model_spec", "temperature": "temperature", "platform": "platform_spec",
     "preparation": "preparation", "charging": "charging", "readout": "readout",
-    "acquisition": "acquisition", "analysis": "analysis", "output": "output",
+    "acquisition": "acquisition", "analysis": "analysis", "output": "output", "fit": "fit",
 }
 
 
@@ -330,6 +406,7 @@ class Protocol:
     acquisition: AcquisitionSection
     analysis: AnalysisSection
     output: OutputSection
+    fit: FitSection = FitSection()
     source: str = field(default="<string>", compare=False)
     format: str = FORMAT
 
@@ -448,6 +525,15 @@ class Protocol:
         out["acquisition"] = _drop_none(acq)
         out["analysis"] = dataclasses.asdict(self.analysis)
         out["output"] = dataclasses.asdict(self.output)
+        f = self.fit
+        fit: dict[str, Any] = {"vary": list(f.vary), "nuisance": list(f.nuisance), "starts": f.starts,
+                               "spread": f.spread, "seed": f.seed}
+        if f.relaxation is not None:
+            fit["relaxation"] = f.relaxation
+        if f.parameters:
+            fit["parameters"] = {ps.name: _drop_none({k: getattr(ps, k) for k in SCHEMA["fit.parameters"]})
+                                 for ps in f.parameters}
+        out["fit"] = fit
         return out
 
     def to_toml(self, header: bool = True) -> str:
@@ -462,6 +548,55 @@ class Protocol:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    # ------------------------------------------------------------------ fit
+    def fit_relaxation(self) -> bool:
+        """Whether the fit's forward model includes relaxation: ``fit.relaxation``,
+        or ``acquisition.relaxation`` when that is not given."""
+        return self.acquisition.relaxation if self.fit.relaxation is None else self.fit.relaxation
+
+    def fit_parameters(self, alpha: float, channels: tuple[str, ...] | None = None):
+        """The :class:`lmfit.Parameters` of a fit, one-to-one from ``[fit]``.
+
+        First the seven model parameters B, D, G, Delta, epsilon, T, alpha:
+        the start value is ``fit.parameters.<name>.value``, else the
+        protocol's (``[model]``, ``temperature.T``, and ``alpha`` — typically
+        the preparation's α); varied when listed in ``fit.vary`` unless the
+        parameter's ``vary`` overrides it; bounds as given, by default
+        T ≥ 1e-6 and 0 ≤ alpha ≤ 1.  Then, for each kind in ``fit.nuisance``
+        and each of ``channels`` (default: the platform's), the nuisance
+        parameter "<kind>_c<channel>" ("phase_c1H"; its protocol key is
+        "phase_1H"), start 0, varied, with any overrides.  The ``expr`` ties
+        are set last.  A start outside its bounds, or a tie that cannot be
+        evaluated at the starts, is a :class:`ProtocolError` naming the key.
+        """
+        v = _V(self.source)
+        plat = tuple(lim.channel for lim in self.platform_spec.limits)
+        if channels is None:
+            channels = plat
+        if isinstance(channels, str) or not isinstance(channels, (list, tuple)) or len(set(channels)) != len(
+                channels) or not all(isinstance(c, str) and c in plat for c in channels):
+            raise _error(self.source, None, f"fit_parameters: channels = {short_repr(channels)} is not allowed: give "
+                         f"distinct channels of the platform ({', '.join(plat)})")
+        for ps in self.fit.parameters:
+            if ps.name not in FIT_MODEL_PARAMETERS and ps.name.split("_", 1)[1] not in channels:
+                raise v.fail(f"fit.parameters.{_key_text(ps.name)}", _spec_dict(ps),
+                             f"channel {ps.name.split('_', 1)[1]!r} is not among the fitted channels "
+                             f"({', '.join(channels)})")
+        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) \
+                or not (math.isfinite(float(alpha)) and 0.0 <= float(alpha) <= 1.0):
+            raise _error(self.source, None, f"fit_parameters: alpha = {_show(alpha)} is not allowed: give the "
+                         "preparation's α, a finite number 0 ≤ α ≤ 1")
+        a = float(alpha)
+        spec = self.fit.parameter("alpha")
+        if spec is not None and spec.value is None and spec.expr is None:
+            lo, hi = _fit_bounds("alpha", spec)
+            if not lo <= a <= hi:
+                key = "min" if a < lo else "max"
+                raise v.fail(f"fit.parameters.alpha.{key}", getattr(spec, key),
+                             f"the start α = {a:g} (the preparation's) lies outside [{_fmt(lo)}, {_fmt(hi)}]: "
+                             "widen the bounds or give fit.parameters.alpha.value")
+        return _build_fit_parameters(v, self.fit, self.model_spec, self.T, a, tuple(channels))
 
     # --------------------------------------------------------------- derive
     def replace(self, **changes: Any) -> "Protocol":
@@ -808,11 +943,12 @@ def _validate(data, source: str, stem: str | None) -> Protocol:
     acquisition = _acquisition(v, data.get("acquisition", _MISSING), platform)
     analysis = _analysis(v, data.get("analysis", _MISSING))
     output = _output(v, data.get("output", _MISSING))
+    fit = _fit(v, data.get("fit", _MISSING), model_spec, temperature, platform)
 
     _cross_checks(v, model_spec, temperature, platform_spec, platform, preparation, charging, readout)
     return Protocol(name=name, description=description, model_spec=model_spec, temperature=temperature,
                     platform_spec=platform_spec, preparation=preparation, charging=charging, readout=readout,
-                    acquisition=acquisition, analysis=analysis, output=output, source=source)
+                    acquisition=acquisition, analysis=analysis, output=output, fit=fit, source=source)
 
 
 def _model(v: _V, raw) -> ModelSection:
@@ -1220,6 +1356,306 @@ def _output(v: _V, raw) -> OutputSection:
         report=v.boolean("output.report", t.get("report", True)),
         force=v.boolean("output.force", t.get("force", False)),
     )
+
+
+# ------------------------------------------------------------------------ fit
+def _fit_rule(name: str, key: str) -> dict:
+    """The range of fit.parameters.<name>.<key> (key: value, min or max)."""
+    if name == "T":
+        return dict(lo=0.0, lo_open=True, hi=PARAMETER_LIMIT, unit="model energy units, k_B = 1")
+    if name == "alpha":
+        return dict(lo=0.0, lo_open=key == "value", hi=1.0, unit="the NMR state's polarisation fraction")
+    if name in FIT_MODEL_PARAMETERS:
+        return dict(abs_max=PARAMETER_LIMIT, unit="model energy units")
+    return dict(abs_max=MAX_NUISANCE, unit="radians" if name.startswith("phase_") else "Hz")
+
+
+def _fit_bounds(name: str, spec: FitParameterSpec | None) -> tuple[float, float]:
+    """The effective (min, max) of a fit parameter: as given, else T ≥ 1e-6, 0 ≤ alpha ≤ 1, unbounded."""
+    lo, hi = {"T": (MIN_FIT_T, math.inf), "alpha": (0.0, 1.0)}.get(name, (-math.inf, math.inf))
+    if spec is not None:
+        lo = lo if spec.min is None else spec.min
+        hi = hi if spec.max is None else spec.max
+    return lo, hi
+
+
+def _spec_dict(spec: FitParameterSpec) -> dict:
+    return _drop_none({k: getattr(spec, k) for k in SCHEMA["fit.parameters"]})
+
+
+def _fit_start(name: str, model_spec: ModelSection, T: float, alpha: float | None) -> float | None:
+    """The default start of a fit parameter: the protocol's value (alpha: the argument; nuisance: 0)."""
+    if name in SCHEMA["model"]:
+        return getattr(model_spec, name)
+    if name == "T":
+        return T
+    if name == "alpha":
+        return alpha
+    return 0.0
+
+
+def _fit_names(kinds, channels) -> dict[str, str]:
+    """Protocol key → lmfit name of every parameter of a fit (model, then nuisance by kind and channel)."""
+    out = {n: n for n in FIT_MODEL_PARAMETERS}
+    for kind in kinds:
+        for ch in channels:
+            out[f"{kind}_{ch}"] = _fit_name(kind, ch)
+    return out
+
+
+_EXPR_BINOPS = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mult": lambda a, b: a * b,
+                "Div": lambda a, b: a / b, "Pow": lambda a, b: a ** b}
+_EXPR_MATH = {"abs": abs, "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log10": math.log10,
+              "sin": math.sin, "cos": math.cos, "tan": math.tan, "arcsin": math.asin, "arccos": math.acos,
+              "arctan": math.atan, "arctan2": math.atan2, "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh}
+
+
+def _check_expr(v: _V, path: str, expr: str, names: dict[str, str]) -> set[str]:
+    """Static checks of a tie (an lmfit constraint expression): arithmetic
+    over parameter names, numbers, pi and EXPR_FUNCTIONS only (nothing that
+    could run long), every constant part finite.  Returns the lmfit names it
+    uses."""
+    import ast
+
+    lm = tuple(names.values())
+    allowed = (f"arithmetic (+ - * / **) over numbers, pi, the functions {', '.join(EXPR_FUNCTIONS)} and the "
+               f"parameter names ({', '.join(lm)})")
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        why = exc.msg if isinstance(exc, SyntaxError) else "cannot be parsed"
+        raise v.fail(path, expr, f"an lmfit constraint expression: {why}; use {allowed}") from None
+    used: set[str] = set()
+
+    def const(node):
+        """The float value of a name-free part (None when it uses a parameter)."""
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise v.fail(path, expr, f"{short_repr(node.value)} is not a number; use {allowed}")
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id == "pi":
+                return math.pi
+            if node.id in lm:
+                used.add(node.id)
+                return None
+            near = {k: n for k, n in names.items() if k != n}.get(node.id) or _suggest(node.id, lm + ("pi",))
+            raise v.fail(path, expr, f"unknown name {node.id!r} (parameter names: {', '.join(lm)}; a nuisance "
+                         "parameter's name in an expression carries 'c' before the channel, as lmfit needs: "
+                         "phase_c1H)", near)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+            x = const(node.operand)
+            return None if x is None else (x if isinstance(node.op, ast.UAdd) else -x)
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _EXPR_BINOPS:
+            a, b = const(node.left), const(node.right)
+            if a is None or b is None:
+                return None
+            return _EXPR_BINOPS[type(node.op).__name__](a, b)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _EXPR_MATH:
+            if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                raise v.fail(path, expr, f"give the arguments of {node.func.id}() by position; use {allowed}")
+            args = [const(a) for a in node.args]
+            if any(a is None for a in args):
+                return None
+            return _EXPR_MATH[node.func.id](*args)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in lm:
+            near = _suggest(node.func.id, EXPR_FUNCTIONS)
+            raise v.fail(path, expr, f"unknown function {node.func.id!r}; use {allowed}", near)
+        raise v.fail(path, expr, f"use {allowed}")
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = const(tree.body)
+    except ProtocolError:
+        raise
+    except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        why = {"OverflowError": "out of range", "ZeroDivisionError": "a division by zero"}.get(
+            type(exc).__name__, "outside the domain of its function")
+        raise v.fail(path, expr, f"a constant part is {why} ({type(exc).__name__})") from None
+    if x is not None and not (isinstance(x, float) and math.isfinite(x)):
+        raise v.fail(path, expr, "the expression is not a finite real number")
+    return used
+
+
+def _build_fit_parameters(v: _V, fit: FitSection, model_spec: ModelSection, T: float, alpha: float,
+                          channels: tuple[str, ...]):
+    """lmfit.Parameters of ``fit`` (see Protocol.fit_parameters)."""
+    import lmfit
+
+    specs = {p.name: p for p in fit.parameters}
+    names = _fit_names(fit.nuisance, channels)
+    ps = lmfit.Parameters()
+    for key, lname in names.items():
+        spec = specs.get(key)
+        start = spec.value if spec is not None and spec.value is not None else _fit_start(key, model_spec, T, alpha)
+        lo, hi = _fit_bounds(key, spec)
+        if spec is not None and spec.vary is not None:
+            vary = spec.vary
+        else:
+            vary = key in fit.vary if key in FIT_MODEL_PARAMETERS else True
+        ps.add(lname, value=float(start), vary=bool(vary), min=lo, max=hi)
+    tied = [p for p in fit.parameters if p.expr is not None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for spec in tied:
+            path = f"fit.parameters.{_key_text(spec.name)}.expr"
+            if spec.name not in names:  # pragma: no cover - checked by the callers
+                raise v.fail(f"fit.parameters.{_key_text(spec.name)}", _spec_dict(spec), "not a fitted parameter")
+            try:
+                ps[names[spec.name]].set(expr=spec.expr)
+            except Exception as exc:  # noqa: BLE001 - lmfit/asteval raise many types
+                raise v.fail(path, spec.expr, f"lmfit cannot set this tie: {type(exc).__name__}"
+                             + (f": {_one_line(exc)}" if _one_line(exc) else "")) from None
+        for spec in tied:
+            path = f"fit.parameters.{_key_text(spec.name)}.expr"
+            try:
+                x = ps[names[spec.name]].value
+            except Exception as exc:  # noqa: BLE001
+                raise v.fail(path, spec.expr, f"the tie cannot be evaluated at the start values: "
+                             f"{type(exc).__name__}" + (f": {_one_line(exc)}" if _one_line(exc) else "")) from None
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real) or not math.isfinite(float(x)):
+                shown = _show(complex(x) if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real)
+                              else float(x) if isinstance(x, numbers.Real) else x)
+                raise v.fail(path, spec.expr, f"the tie evaluates to {shown} at the start values: give an "
+                             "expression that is a finite real number there")
+    return ps
+
+
+def _fit_list(v: _V, path: str, raw, choices: tuple[str, ...], what: str) -> tuple[str, ...]:
+    rule = f"give a list of distinct names, each one of {', '.join(repr(c) for c in choices)} ({what})"
+    if not isinstance(raw, (list, tuple)) or len(raw) > len(choices):
+        raise v.fail(path, raw, rule)
+    seen: list[str] = []
+    for k, x in enumerate(raw):
+        name = v.choice(f"{path}[{k}]", x, choices)
+        if name in seen:
+            raise v.fail(f"{path}[{k}]", x, f"names must be distinct ({name!r} is given twice)")
+        seen.append(name)
+    return tuple(c for c in choices if c in seen)  # canonical order
+
+
+def _fit(v: _V, raw, model_spec: ModelSection, temperature: TemperatureSection, platform) -> FitSection:
+    t = v.table("fit", raw, "fit")
+    channels = tuple(platform.channels)
+    vary = _fit_list(v, "fit.vary", t.get("vary", list(FIT_DEFAULT_VARY)), FIT_MODEL_PARAMETERS,
+                     "the model parameters to fit")
+    nuisance = _fit_list(v, "fit.nuisance", t.get("nuisance", ["phase"]), FIT_NUISANCE,
+                         "per-channel nuisance parameters: receiver phase, frequency offset, extra line width")
+    starts = v.integer("fit.starts", t.get("starts", 8), 1, MAX_FIT_STARTS,
+                       " (the start and a seeded Latin hypercube of starts − 1 more)")
+    spread = v.number("fit.spread", t.get("spread", 0.3), lo=0.0, lo_open=True, hi=MAX_FIT_SPREAD,
+                      unit="relative half-width of the box of starts")
+    seed = v.integer("fit.seed", t.get("seed", 0), 0, MAX_SEED)
+    relaxation = v.boolean("fit.relaxation", t["relaxation"]) if "relaxation" in t else None
+
+    raw_p = t.get("parameters", _MISSING)
+    if raw_p is _MISSING:
+        raw_p = {}
+    every = _fit_names(FIT_NUISANCE, channels)  # protocol key → lmfit name, every kind
+    known = tuple(every)
+    if not isinstance(raw_p, Mapping):
+        raise v.fail("fit.parameters", raw_p, "give one table per parameter, e.g. [fit.parameters.B] (keys: "
+                     + ", ".join(SCHEMA["fit.parameters"]) + f"; parameters: {', '.join(known)})")
+    names = _fit_names(nuisance, channels)  # the parameters of this fit
+    for name, entry in raw_p.items():
+        ppath = f"fit.parameters.{_key_text(name)}"
+        if name not in every:
+            near = next((k for k, ln in every.items() if ln == name and k != ln), None) or _suggest(name, known)
+            raise v.fail(ppath, entry, f"a fit parameter: one of B, D, G, Delta, epsilon, T, alpha, or a nuisance "
+                         f"parameter '<kind>_<channel>' with kind {', '.join(FIT_NUISANCE)} and channel "
+                         f"{', '.join(channels)} (e.g. 'phase_{channels[0]}')", near)
+        if not isinstance(entry, Mapping):
+            raise v.fail(ppath, entry, f"give a table [{ppath}] (keys: {', '.join(SCHEMA['fit.parameters'])})")
+        v.keys(ppath, entry, SCHEMA["fit.parameters"])
+        if name not in names:
+            kind = name.split("_", 1)[0]
+            raise v.fail(ppath, dict(entry), f"{name} is a nuisance parameter of kind {kind!r}, which fit.nuisance "
+                         f"does not list ({', '.join(repr(k) for k in nuisance) or 'none'}): add {kind!r} to "
+                         "fit.nuisance")
+
+    specs: list[FitParameterSpec] = []
+    deps: dict[str, set[str]] = {}
+    for name in names:  # canonical order
+        entry = raw_p.get(name)
+        if entry is None:
+            continue
+        ppath = f"fit.parameters.{_key_text(name)}"
+        val = {k: v.number(f"{ppath}.{k}", entry[k], **_fit_rule(name, k)) if k in entry else None
+               for k in ("value", "min", "max")}
+        pvary = v.boolean(f"{ppath}.vary", entry["vary"]) if "vary" in entry else None
+        expr = None
+        if "expr" in entry:
+            expr = v.text(f"{ppath}.expr", entry["expr"], empty=False, max_len=MAX_EXPR_LEN)
+            deps[names[name]] = _check_expr(v, f"{ppath}.expr", expr, names)
+            if val["value"] is not None:
+                raise v.fail(f"{ppath}.value", entry["value"], f"a tied parameter takes its value from its expr "
+                             f"({expr!r}): leave out value, or expr")
+            if pvary:
+                raise v.fail(f"{ppath}.vary", entry["vary"], f"a tied parameter is not varied on its own (expr = "
+                             f"{expr!r}): leave out vary, or expr")
+        spec = FitParameterSpec(name=name, value=val["value"], min=val["min"], max=val["max"], vary=pvary,
+                                expr=expr)
+        lo, hi = _fit_bounds(name, spec)
+        if not lo < hi:
+            key = "max" if spec.max is not None else "min"
+            note = ""
+            if spec.min is None or spec.max is None:
+                side, bound = ("lower", lo) if key == "max" else ("upper", hi)
+                note = f" (the default {side} bound of {name} is {_fmt(bound)})"
+            raise v.fail(f"{ppath}.{key}", getattr(spec, key), f"min < max{note}")
+        if expr is None:
+            start = spec.value if spec.value is not None else _fit_start(name, model_spec, temperature.T, None)
+            if start is not None and not lo <= start <= hi:
+                if spec.value is not None:
+                    key, why = "value", "the start value"
+                else:
+                    key = "min" if start < lo else "max"
+                    origin = "temperature.T" if name == "T" else f"model.{name}" if name in SCHEMA["model"] \
+                        else "default"
+                    why = f"the start value {name} = {start:g} (the protocol's {origin})"
+                raise v.fail(f"{ppath}.{key}", getattr(spec, key),
+                             f"{why} must lie within [{_fmt(lo)}, {_fmt(hi)}]"
+                             + ("" if key == "value" else f"; give fit.parameters.{name}.value inside the bounds"))
+        if any(x is not None for x in (spec.value, spec.min, spec.max, spec.vary, spec.expr)):
+            specs.append(spec)
+
+    # ties: no cycles, then lmfit sets and evaluates them at the starts (α: 0.5 unless given)
+    lm_to_key = {ln: k for k, ln in names.items()}
+    for start_name in deps:
+        stack, seen = [(start_name, (start_name,))], set()
+        while stack:
+            node, chain = stack.pop()
+            for nxt in sorted(deps.get(node, ())):
+                if nxt == start_name:
+                    cyc = " → ".join(chain + (nxt,))
+                    raise v.fail(f"fit.parameters.{_key_text(lm_to_key[start_name])}.expr",
+                                 raw_p[lm_to_key[start_name]]["expr"], f"the ties form a cycle ({cyc})")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, chain + (nxt,)))
+    section = FitSection(vary=vary, nuisance=nuisance, starts=starts, spread=spread, seed=seed,
+                         relaxation=relaxation, parameters=tuple(specs))
+    if deps:
+        a = section.parameter("alpha")
+        _build_fit_parameters(v, section, model_spec, temperature.T,
+                              a.value if a is not None and a.value is not None else 0.5, channels)
+
+    # something must be fitted
+    free = [k for k in names if _fit_varies(section, k)]
+    if not free:
+        raise v.fail("fit.vary", list(vary), "nothing would be fitted: every model parameter and every nuisance "
+                     "parameter is fixed or tied (list parameters in fit.vary or fit.nuisance)")
+    return section
+
+
+def _fit_varies(fit: FitSection, key: str) -> bool:
+    spec = fit.parameter(key)
+    if spec is not None and spec.expr is not None:
+        return False
+    if spec is not None and spec.vary is not None:
+        return spec.vary
+    return key in fit.vary if key in FIT_MODEL_PARAMETERS else True
 
 
 def _resolve_route(route: str, spec: PlatformSection) -> str:

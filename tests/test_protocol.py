@@ -1,8 +1,11 @@
 """Protocol files (issue 10): schema, defaults, round trips, replace, the
-key-named errors through the CLI, and a fuzz test over every key."""
+key-named errors through the CLI, and a fuzz test over every key; the
+``[fit]`` section (issue 11): defaults, round trip, lmfit Parameters, errors
+and its own fuzz test."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -20,6 +23,8 @@ from nmrqb.errors import PhysicsError, ProtocolError
 from nmrqb.protocol import (
     FORMAT,
     SCHEMA,
+    FitParameterSpec,
+    FitSection,
     OmegaTGrid,
     Protocol,
     at_key,
@@ -518,3 +523,333 @@ def test_fuzz_protocol_values(changes):
     assert isinstance(p, Protocol)
     assert loads_protocol(p.to_toml()) == p
     assert protocol_from_dict(json.loads(p.to_json())) == p
+
+
+# ----------------------------------------------------------------------------
+# [fit] (issue 11): the fit's parameters, one-to-one onto lmfit Parameters
+# ----------------------------------------------------------------------------
+FIT_FULL = BASE + """
+[fit]
+vary = ["epsilon", "Delta", "T"]
+nuisance = ["lw", "phase"]
+starts = 12
+spread = 0.5
+seed = 7
+relaxation = false
+
+[fit.parameters.phase_13C]
+value = 0.2
+vary = false
+
+[fit.parameters.T]
+min = 0.5
+max = 3.0
+
+[fit.parameters.B]
+value = 0.1
+min = -1.0
+max = 2.0
+vary = true
+
+[fit.parameters.G]
+expr = "epsilon / 2"
+
+[fit.parameters.D]
+"""
+
+
+def test_fit_section_defaults():
+    p = loads_protocol(BASE)
+    assert p.fit == FitSection() and p.section("fit") is p.fit
+    assert p.fit.vary == ("B", "D", "G", "Delta", "epsilon", "alpha") and p.fit.nuisance == ("phase",)
+    assert (p.fit.starts, p.fit.spread, p.fit.seed, p.fit.relaxation, p.fit.parameters) == (8, 0.3, 0, None, ())
+    assert p.to_dict()["fit"] == {"vary": ["B", "D", "G", "Delta", "epsilon", "alpha"], "nuisance": ["phase"],
+                                  "starts": 8, "spread": 0.3, "seed": 0}
+    # relaxation follows the acquisition unless given
+    assert p.fit_relaxation() is True
+    assert p.replace(**{"acquisition.relaxation": False}).fit_relaxation() is False
+    assert p.replace(**{"fit.relaxation": False}).fit_relaxation() is False
+    assert loads_protocol(BASE + "[fit]\n").fit == FitSection()
+
+
+def test_fit_section_round_trips_in_canonical_order(tmp_path, capsys):
+    p = loads_protocol(FIT_FULL)
+    f = p.fit
+    assert f.vary == ("Delta", "epsilon", "T") and f.nuisance == ("phase", "lw")  # canonical order
+    assert (f.starts, f.spread, f.seed, f.relaxation) == (12, 0.5, 7, False)
+    # model parameters first, then nuisance; the empty [fit.parameters.D] is dropped
+    assert [s.name for s in f.parameters] == ["B", "G", "T", "phase_13C"]
+    assert f.parameter("B") == FitParameterSpec("B", value=0.1, min=-1.0, max=2.0, vary=True)
+    assert f.parameter("G").expr == "epsilon / 2" and f.parameter("D") is None
+    assert f.parameter("phase_13C").lmfit_name == "phase_c13C"
+    assert p.fit_relaxation() is False
+    assert loads_protocol(p.to_toml()) == p
+    assert protocol_from_dict(p.to_dict()) == p
+    assert protocol_from_dict(json.loads(p.to_json())) == p
+    assert loads_protocol(p.to_toml()).to_toml() == p.to_toml()
+    d = p.to_dict()["fit"]
+    assert d["parameters"]["B"] == {"value": 0.1, "min": -1.0, "max": 2.0, "vary": True}
+    assert d["parameters"]["G"] == {"expr": "epsilon / 2"} and "D" not in d["parameters"]
+    # the order of the file does not matter
+    assert loads_protocol(FIT_FULL.replace('["lw", "phase"]', '["phase", "lw"]')) == p
+    # protocol show prints it
+    path = tmp_path / "fit.toml"
+    path.write_text(FIT_FULL)
+    assert cli.main(["protocol", "show", str(path)]) == 0
+    text = capsys.readouterr().out
+    for line in ("[fit]", "starts = 12", "relaxation = false", "[fit.parameters.B]", 'expr = "epsilon / 2"',
+                 "[fit.parameters.phase_13C]"):
+        assert line in text, line
+    assert loads_protocol(text) == load_protocol(path) == dataclasses.replace(p, name="fit")
+    assert cli.main(["protocol", "show", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fit"] == d
+
+
+def test_fit_section_replace():
+    p = loads_protocol(BASE, source="base.toml")
+    q = p.replace(**{"fit.starts": 3})
+    assert q.fit.starts == 3 and p.fit.starts == 8
+    r = p.replace(**{"fit.parameters.B.max": 2.0})
+    assert r.fit.parameters == (FitParameterSpec("B", max=2.0),)
+    assert r.replace(**{"fit.parameters.B.max": None}).fit.parameters == ()  # removing the last key drops the table
+    s = r.replace(**{"fit.parameters.phase_1H.value": 0.3, "fit.parameters.G.expr": "epsilon / 2",
+                     "fit.relaxation": False})
+    assert [x.name for x in s.fit.parameters] == ["B", "G", "phase_1H"] and s.fit.relaxation is False
+    assert s.replace(**{"fit.relaxation": None}).fit.relaxation is None
+    assert loads_protocol(s.to_toml()) == s
+    with pytest.raises(ProtocolError) as e:
+        p.replace(**{"fit.strats": 3})
+    assert str(e.value).startswith("base.toml: fit.strats = 3 is not allowed") and "did you mean 'starts'" in str(
+        e.value)
+    with pytest.raises(ProtocolError, match=r"^base.toml: fit.parameters.B.max = -1.0 is not allowed: the start "
+                                            r"value B = 0 \(the protocol's model.B\)"):
+        p.replace(**{"fit.parameters.B.max": -1.0})
+
+
+def test_fit_parameters_are_the_lmfit_parameters():
+    import lmfit
+
+    p = loads_protocol(FIT_FULL)
+    ps = p.fit_parameters(0.25, ("1H", "13C"))
+    assert isinstance(ps, lmfit.Parameters)
+    assert list(ps) == ["B", "D", "G", "Delta", "epsilon", "T", "alpha", "phase_c1H", "phase_c13C", "lw_c1H",
+                        "lw_c13C"]
+    # values: the section's, else the protocol's; alpha from the argument
+    assert {n: ps[n].value for n in ("B", "D", "Delta", "epsilon", "T", "alpha")} == {
+        "B": 0.1, "D": 0.0, "Delta": 1.0, "epsilon": 0.5, "T": 1.0, "alpha": 0.25}
+    # vary: from the list, B overridden, G tied (not varied), nuisance varied unless overridden
+    assert {n: ps[n].vary for n in ps} == {
+        "B": True, "D": False, "G": False, "Delta": True, "epsilon": True, "T": True, "alpha": False,
+        "phase_c1H": True, "phase_c13C": False, "lw_c1H": True, "lw_c13C": True}
+    assert ps["phase_c13C"].value == 0.2 and ps["phase_c1H"].value == 0.0 and ps["lw_c13C"].value == 0.0
+    # bounds: as given, else T ≥ 1e-6, 0 ≤ alpha ≤ 1, unbounded
+    assert (ps["B"].min, ps["B"].max) == (-1.0, 2.0) and (ps["T"].min, ps["T"].max) == (0.5, 3.0)
+    assert (ps["alpha"].min, ps["alpha"].max) == (0.0, 1.0)
+    assert (ps["D"].min, ps["D"].max) == (-np.inf, np.inf) and ps["phase_c1H"].min == -np.inf
+    # the tie evaluates, and follows epsilon
+    assert ps["G"].expr == "epsilon / 2" and ps["G"].value == pytest.approx(0.25)
+    ps["epsilon"].set(value=0.8)
+    assert ps["G"].value == pytest.approx(0.4)
+    # defaults: the platform's channels, T's and alpha's default bounds
+    d = loads_protocol(BASE).fit_parameters(0.5)
+    assert list(d) == ["B", "D", "G", "Delta", "epsilon", "T", "alpha", "phase_c1H", "phase_c13C"]
+    assert (d["T"].min, d["T"].max, d["T"].vary) == (1e-6, np.inf, False)
+    assert d["alpha"].value == 0.5 and d["alpha"].vary and d["Delta"].value == 1.0
+    # alpha given in the section wins over the argument; one channel only
+    a = loads_protocol(BASE + "[fit.parameters.alpha]\nvalue = 0.1\nvary = false\n").fit_parameters(0.9, ("1H",))
+    assert a["alpha"].value == 0.1 and not a["alpha"].vary and list(a)[-1] == "phase_c1H"
+    # a tie on a nuisance parameter, by its lmfit name
+    t = loads_protocol(BASE + '[fit.parameters.phase_13C]\nexpr = "phase_c1H + 0.5"\n').fit_parameters(0.5)
+    assert t["phase_c13C"].value == pytest.approx(0.5) and not t["phase_c13C"].vary
+    # errors name the key
+    with pytest.raises(ProtocolError, match=r"fit_parameters: alpha = 1.5 is not allowed"):
+        p.fit_parameters(1.5)
+    with pytest.raises(ProtocolError, match=r"fit_parameters: channels = \('2H',\) is not allowed"):
+        p.fit_parameters(0.5, ("2H",))
+    with pytest.raises(ProtocolError, match=r"fit.parameters.phase_13C = .* not among the fitted channels"):
+        p.fit_parameters(0.5, ("1H",))
+    bounded = loads_protocol(BASE + "[fit.parameters.alpha]\nmin = 0.2\n", source="b.toml")
+    with pytest.raises(ProtocolError, match=r"^b.toml: fit.parameters.alpha.min = 0.2 is not allowed: the start "
+                                            r"α = 0.1"):
+        bounded.fit_parameters(0.1)
+    assert bounded.fit_parameters(0.3)["alpha"].min == 0.2
+
+
+def test_fit_ties_cannot_run_long_or_reach_python():
+    """A tie is arithmetic only: comprehensions, attribute access, imports and
+    huge integer powers are refused at once, naming the key."""
+    import time
+
+    for expr in ("[x for x in range(10**9)]", "sum(range(10**9))", "((9**9)**9)**9**9", "D.__class__",
+                 "__import__('os')", "(lambda: 1)()", "open('x')", "D if D else G"):
+        t0 = time.perf_counter()
+        text = BASE + f"[fit.parameters.B]\nexpr = {json.dumps(expr)}\n"
+        with pytest.raises(ProtocolError, match=r"^<string>: fit.parameters.B.expr = .* is not allowed: "):
+            loads_protocol(text)
+        assert time.perf_counter() - t0 < 2.0, expr
+
+
+def test_the_documented_fit_examples_load():
+    """The [fit] example of docs/protocols.md, and the commented one of
+    protocols/default.toml once uncommented, are valid."""
+    import re
+
+    docs = (ROOT / "docs/protocols.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", docs, re.S) if b.startswith("[fit]"))
+    p = loads_protocol(BASE + block)
+    assert p.fit.vary == ("Delta", "epsilon", "alpha") and p.fit.parameter("G").expr == "epsilon / 2"
+    ps = p.fit_parameters(0.5)
+    assert ps["G"].value == pytest.approx(0.25) and not ps["phase_c13C"].vary and "lw_c1H" in ps
+    text = (ROOT / "protocols/default.toml").read_text(encoding="utf-8")
+    head, tail = text.split("# [fit]", 1)
+    q = loads_protocol(head + re.sub(r"^# ?", "", "# [fit]" + tail, flags=re.M))
+    assert q.fit.relaxation is True and q.fit.parameter("epsilon").max == 2.0
+    assert load_protocol(ROOT / "protocols/default.toml").fit == FitSection()
+
+
+FIT_MALFORMED = [
+    ("fit-not-a-table", HEAD + "fit = 3\n" + BASE[len(HEAD):], "fit = 3 is not allowed", "give a table [fit]"),
+    ("fit-unknown-key", BASE + "[fit]\nstart = 4\n", "fit.start = 4 is not allowed", "did you mean 'starts'?"),
+    ("fit-vary-unknown", BASE + '[fit]\nvary = ["B", "delta"]\n', "fit.vary[1] = 'delta' is not allowed",
+     "did you mean 'Delta'?"),
+    ("fit-vary-twice", BASE + '[fit]\nvary = ["B", "B"]\n', "fit.vary[1] = 'B' is not allowed", "distinct"),
+    ("fit-vary-not-a-list", BASE + '[fit]\nvary = "B"\n', "fit.vary = 'B' is not allowed", "list of distinct"),
+    ("fit-nuisance-unknown", BASE + '[fit]\nnuisance = ["phase", "lb"]\n', "fit.nuisance[1] = 'lb'", "'lw'"),
+    ("fit-starts-zero", BASE + "[fit]\nstarts = 0\n", "fit.starts = 0 is not allowed", "1 to 1000"),
+    ("fit-starts-float", BASE + "[fit]\nstarts = 2.5\n", "fit.starts = 2.5 is not allowed", "integer"),
+    ("fit-spread-large", BASE + "[fit]\nspread = 11.0\n", "fit.spread = 11.0 is not allowed", "0 < x ≤ 10"),
+    ("fit-seed-negative", BASE + "[fit]\nseed = -1\n", "fit.seed = -1 is not allowed", "integer"),
+    ("fit-relaxation", BASE + '[fit]\nrelaxation = "on"\n', "fit.relaxation = 'on' is not allowed", "true or false"),
+    ("fit-parameters-not-tables", BASE + "[fit]\nparameters = 1\n", "fit.parameters = 1 is not allowed",
+     "[fit.parameters.B]"),
+    ("fit-parameter-unknown", BASE + "[fit.parameters.beta]\nvalue = 1.0\n", "fit.parameters.beta = ",
+     "a fit parameter"),
+    ("fit-parameter-lmfit-name", BASE + "[fit.parameters.phase_c1H]\nvalue = 1.0\n",
+     "fit.parameters.phase_c1H = ", "did you mean 'phase_1H'?"),
+    ("fit-parameter-bad-channel", BASE + "[fit.parameters.phase_2H]\nvalue = 1.0\n", "fit.parameters.phase_2H = ",
+     "channel 1H, 13C"),
+    ("fit-parameter-kind-not-fitted", BASE + "[fit.parameters.offset_1H]\nvalue = 3.0\n",
+     "fit.parameters.offset_1H = ", "add 'offset' to fit.nuisance"),
+    ("fit-parameter-key", BASE + "[fit.parameters.B]\nminimum = 0.0\n", "fit.parameters.B.minimum = 0.0",
+     "did you mean 'min'?"),
+    ("fit-min-over-max", BASE + "[fit.parameters.B]\nmin = 1.0\nmax = 0.5\n", "fit.parameters.B.max = 0.5",
+     "min < max"),
+    ("fit-value-outside", BASE + "[fit.parameters.B]\nvalue = 3.0\nmax = 2.0\n", "fit.parameters.B.value = 3.0",
+     "within [-inf, 2]"),
+    ("fit-start-outside", BASE + "[fit.parameters.Delta]\nmax = 0.5\n", "fit.parameters.Delta.max = 0.5",
+     "model.Delta"),
+    ("fit-T-zero", BASE + "[fit.parameters.T]\nvalue = 0.0\n", "fit.parameters.T.value = 0.0", "0 < x"),
+    ("fit-T-default-bound", BASE + "[fit.parameters.T]\nmax = 1e-7\n", "fit.parameters.T.max = 1e-07",
+     "default lower bound of T is 1e-6"),
+    ("fit-alpha-max", BASE + "[fit.parameters.alpha]\nmax = 2.0\n", "fit.parameters.alpha.max = 2.0", "0 ≤ x ≤ 1"),
+    ("fit-vary-not-bool", BASE + "[fit.parameters.B]\nvary = 1\n", "fit.parameters.B.vary = 1", "true or false"),
+    ("fit-expr-unknown-name", BASE + '[fit.parameters.B]\nexpr = "epsilom / 2"\n',
+     "fit.parameters.B.expr = 'epsilom / 2' is not allowed", "did you mean 'epsilon'?"),
+    ("fit-expr-key-name", BASE + '[fit.parameters.phase_13C]\nexpr = "phase_1H"\n',
+     "fit.parameters.phase_13C.expr = 'phase_1H'", "did you mean 'phase_c1H'?"),
+    ("fit-expr-syntax", BASE + '[fit.parameters.B]\nexpr = "epsilon +"\n', "fit.parameters.B.expr = 'epsilon +'",
+     "invalid syntax"),
+    ("fit-expr-cycle", BASE + '[fit.parameters.B]\nexpr = "D"\n[fit.parameters.D]\nexpr = "2 * B"\n',
+     "fit.parameters.B.expr = 'D'", "cycle (B → D → B)"),
+    ("fit-expr-division", BASE + '[fit.parameters.B]\nexpr = "1 / G"\n', "fit.parameters.B.expr = '1 / G'",
+     "ZeroDivisionError"),
+    ("fit-expr-and-value", BASE + '[fit.parameters.B]\nexpr = "D"\nvalue = 1.0\n', "fit.parameters.B.value = 1.0",
+     "leave out value"),
+    ("fit-expr-and-vary", BASE + '[fit.parameters.B]\nexpr = "D"\nvary = true\n', "fit.parameters.B.vary = true",
+     "leave out vary"),
+    ("fit-nothing-varied", BASE + "[fit]\nvary = []\nnuisance = []\n", "fit.vary = [] is not allowed",
+     "nothing would be fitted"),
+]
+
+
+@pytest.mark.parametrize("case", FIT_MALFORMED, ids=[c[0] for c in FIT_MALFORMED])
+def test_malformed_fit_section_is_one_line_error_naming_the_key(case, tmp_path, capsys):
+    name, text, expected, extra = case
+    f = tmp_path / f"{name}.toml"
+    f.write_text(text, encoding="utf-8")
+    assert cli.main(["validate", str(f)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    _check_one_line(err, f, expected, extra)
+    with pytest.raises(ProtocolError) as e:
+        load_protocol(f)
+    assert f"nmrqb: error: {e.value}" == err.strip()
+    assert e.value.key.startswith("fit")
+
+
+_FIT_VALID = ["B", "D", "G", "Delta", "epsilon", "T", "alpha", "phase_1H", "phase_13C"]
+_FIT_NAMES = _FIT_VALID + ["offset_1H", "lw_13C", "phase_c1H", "bogus"]
+_FIT_PATHS = [["fit"]] + [["fit", k] for k in SCHEMA["fit"]] + [["fit", "varyy"]]
+_FIT_PATHS += [["fit", "parameters", n] for n in _FIT_NAMES]
+_FIT_PATHS += [["fit", "parameters", n, k] for n in _FIT_NAMES for k in SCHEMA["fit.parameters"]]
+_FIT_PATHS += [["fit", "parameters", n, k] for n in _FIT_VALID for k in SCHEMA["fit.parameters"]]  # more often
+_FIT_PATHS += [["fit", "vary", 0], ["fit", "nuisance", 0]]
+
+_GOOD_EXPRS = ["epsilon / 2", "2 * Delta", "D + G", "phase_c1H", "sqrt(Delta)", "T * 2", "alpha ** 2", "-epsilon",
+               "Delta - 1", "abs(epsilon)", "0.5"]
+_EXPRS = _GOOD_EXPRS + ["B", "phase_1H", "1 / G", "exp(1000)", "x", "", "(", "D.real", "[1]", "1e400", "D > 0"]
+_expr = st.integers(0, 3).flatmap(lambda k: st.sampled_from(_GOOD_EXPRS if k else _EXPRS))
+_spec = st.fixed_dictionaries({}, optional={"value": st.floats(-2.0, 2.0), "min": st.floats(-3.0, 0.0),
+                                            "max": st.floats(1.0, 3.0), "vary": st.booleans(), "expr": _expr})
+_FIT_VALUES = {
+    "vary": st.lists(st.sampled_from(["B", "D", "G", "Delta", "epsilon", "T", "alpha"]), unique=True, max_size=7),
+    "nuisance": st.lists(st.sampled_from(["phase", "offset", "lw"]), unique=True, max_size=3),
+    "starts": st.integers(1, 20), "spread": st.floats(0.01, 2.0), "seed": st.integers(0, 100),
+    "relaxation": st.booleans(), "parameters": st.dictionaries(st.sampled_from(_FIT_VALID), _spec, max_size=3),
+    "value": st.floats(-2.0, 2.0) | st.floats(0.01, 1.0), "min": st.floats(-3.0, 0.0) | st.floats(0.0, 0.5),
+    "max": st.floats(0.0, 3.0) | st.floats(1.0, 5.0), "expr": _expr,
+}
+_fit_plausible = (
+    st.floats(min_value=-3.0, max_value=3.0) | st.integers(min_value=-2, max_value=20) | st.booleans()
+    | st.lists(st.sampled_from(["B", "D", "G", "Delta", "epsilon", "T", "alpha", "beta"]), max_size=8)
+    | st.lists(st.sampled_from(["phase", "offset", "lw", "lb"]), max_size=4) | st.sampled_from(_EXPRS) | _spec
+)
+
+
+def _fit_change(path):
+    last = path[-1]
+    if last in _FIT_VALID and path[-2] == "parameters":
+        typed = _spec
+    elif isinstance(last, str) and last in _FIT_VALUES:
+        typed = _FIT_VALUES[last]
+    else:
+        typed = st.nothing()
+    junk = _json | _fit_plausible | _near(path)
+    if typed.is_empty:
+        return st.tuples(st.just(path), junk)
+    # mostly a typed value, so that many examples load (and the rest are one-line errors)
+    return st.tuples(st.just(path), st.integers(0, 9).flatmap(lambda k: typed if k < 7 else junk))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_FIT_PATHS).flatmap(_fit_change), min_size=1, max_size=4))
+def test_fuzz_fit_section(changes):
+    """JSON-like values in every [fit] key give a Protocol that round-trips
+    and builds its lmfit Parameters, or one one-line ProtocolError."""
+    data = json.loads(json.dumps(_BASE_DICT))
+    for path, value in changes:
+        _put(data, path, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            p = protocol_from_dict(data, source="<fuzz>")
+        except ProtocolError as exc:
+            msg = str(exc)
+            assert msg.startswith("<fuzz>: ") and "\n" not in msg and "\r" not in msg, msg
+            assert len(msg) < 1000
+            return
+        assert isinstance(p, Protocol)
+        assert loads_protocol(p.to_toml()) == p
+        assert protocol_from_dict(json.loads(p.to_json())) == p
+        try:
+            ps = p.fit_parameters(0.5)
+        except ProtocolError as exc:  # only a start outside the alpha bounds can fail here
+            assert str(exc).startswith("<fuzz>: fit.parameters.alpha."), str(exc)
+            return
+    assert sum(par.vary for par in ps.values()) >= 1
+    for spec in p.fit.parameters:
+        par = ps[spec.lmfit_name]
+        if spec.expr is not None:
+            assert par.expr == spec.expr and not par.vary and math.isfinite(par.value)
+        elif spec.value is not None:
+            assert par.value == spec.value
