@@ -28,9 +28,10 @@ reason.  ``docs/identifiability.md`` derives which parameter combinations
 the data cannot separate (e.g. the energy scale and T: ζ depends on H/T
 only).
 
-Not yet here (next session): the ``[fit]`` protocol section, ``nmrqb fit``
-with fit.html/fit.json, reading a run folder or Bruker data sets by
-manifest, and ``benchmarks/bench_fit.py``.
+``nmrqb fit PROTOCOL DATA --out DIR`` (:func:`fit_protocol`,
+:func:`read_fit_data`, :func:`write_fit`) fits the protocol's ``[fit]``
+section to a run folder or to Bruker data sets named by a manifest, and
+writes ``fit.json`` and ``fit.html``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import numpy as np
 
 from nmrqb.errors import PhysicsError, ProtocolError
 
-__all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit",
+__all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
            "MODEL_PARAMETERS", "CORRELATION_WARN", "FIT_FORMAT"]
 
 MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
@@ -535,6 +536,14 @@ class FitRun:
             "redchi": r.redchi, "warnings": list(r.warnings), "starts": r.starts, "best_start": r.best_start,
             "n_evaluations": self.n_evaluations, "seconds": self.seconds,
         }
+
+
+def fids_array(experiment, fids: dict) -> np.ndarray:
+    """(keys, channels, N) array of FIDs given as ``fids[(k, readout)][channel]``
+    (what :func:`nmrqb.run.run_protocol` records), in :class:`ForwardModel` order."""
+    channels = tuple(experiment.platform.system.channels)
+    keys = [(k, r) for k in range(len(experiment.charging.omega_t)) for r in experiment.readout.names]
+    return np.array([[np.asarray(fids[key][ch].data) for ch in channels] for key in keys])
 
 
 def fit_protocol(protocol, data, *, progress: bool = False) -> FitRun:

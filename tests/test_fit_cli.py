@@ -1,0 +1,98 @@
+"""Issue 11, must show 3 and 4: `nmrqb fit` on the output of `nmrqb run`.
+
+The default protocol is run (noise, relaxation and all), then fitted from
+its folder: the protocol's parameters lie inside the fit's 95 % intervals;
+fitting the in-memory FIDs gives the same values to 1e-8 as reading the
+run's Bruker data sets; a data set that does not match the protocol is a
+one-line error naming the file; a single readout names the parameters it
+leaves undetermined.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nmrqb import DipolarModel, cli
+from nmrqb.errors import DataError
+from nmrqb.fit import FIT_FORMAT, ForwardModel, fids_array, fit_fids, fit_protocol
+from nmrqb.protocol import load_protocol, shipped_protocols
+from nmrqb.run import run_protocol, write_run
+from nmrqb.simulation import simulate_experiment
+from nmrqb.translate import translate
+from pulses.platform import chloroform_13c
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fitcli")
+    p = load_protocol(shipped_protocols()["default"])
+    result = run_protocol(p)
+    write_run(result, tmp / "run")
+    return p, result, tmp
+
+
+def test_nmrqb_fit_recovers_the_default_protocols_parameters(default_run):
+    p, result, tmp = default_run
+    r = subprocess.run([sys.executable, "-m", "nmrqb", "fit", shipped_protocols()["default"], str(tmp / "run"),
+                        "--out", str(tmp / "fit"), "--json"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc = json.loads(r.stdout)
+    assert doc["format"] == FIT_FORMAT and doc["warnings"] == []
+    assert 0.8 < doc["redchi"] < 1.2
+    for name, e in doc["parameters"].items():
+        if e["protocol"] is None:
+            continue  # nuisance parameters (receiver phases)
+        assert e["determined"] and e["ci_low"] <= e["protocol"] <= e["ci_high"], (name, e)
+    html = (tmp / "fit" / "fit.html").read_text()
+    for section in ("summary", "parameters", "correlation", "residuals", "protocol", "versions"):
+        assert f"id='{section}'" in html
+
+
+def test_bruker_data_sets_and_in_memory_fids_give_the_same_fit(default_run):
+    p, result, tmp = default_run
+    from_disk = fit_protocol(p, tmp / "run")
+    in_memory = fit_protocol(p, fids_array(result.experiment, result.fids))
+    np.testing.assert_array_equal(from_disk.data, in_memory.data)  # the Bruker round trip is bit-exact
+    for n in from_disk.result.varied:
+        assert from_disk.result.values[n] == pytest.approx(in_memory.result.values[n], rel=1e-8, abs=1e-14), n
+
+
+def test_a_data_set_that_does_not_match_the_protocol_is_named(default_run, tmp_path, capsys):
+    p, result, tmp = default_run
+    data = tmp_path / "data"
+    shutil.copytree(tmp / "run", data)
+    acqus = data / "bruker" / "3" / "acqus"
+    text = acqus.read_text()
+    sw = next(line for line in text.splitlines() if line.startswith("##$SW_h="))
+    acqus.write_text(text.replace(sw, "##$SW_h= 1234.5"))
+    with pytest.raises(DataError, match=r"bruker/3: spectral width 1234.5 Hz does not match"):
+        fit_protocol(p, data)
+    assert cli.main(["fit", shipped_protocols()["default"], str(data), "--out", str(tmp_path / "f")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bruker/3" in err and "spectral width" in err
+    assert cli.main(["fit", shipped_protocols()["default"], str(tmp_path), "--out", str(tmp_path / "g")]) == 1
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_one_readout_names_the_parameters_it_leaves_undetermined():
+    """Must show 3 (one readout only): no confident numbers for what the data
+    cannot fix."""
+    truth = dict(B=0.5, D=0.3, G=0.2, Delta=1.0, epsilon=0.5, T=1.0)
+    ex = translate(DipolarModel(**{k: v for k, v in truth.items() if k != "T"}), 1.0, chloroform_13c(),
+                   omega_t=[0.3, 0.9, 1.6], points=256, readouts=["XI"])
+    fw = ForwardModel(ex)
+    sim = simulate_experiment(ex, relaxation=False)
+    data = np.array([[sim.fids[key][ch].data for ch in fw.channels] for key in fw.keys])
+    start = {**{k: 1.1 * v for k, v in truth.items()}, "T": 1.0, "alpha": ex.preparation.alpha}
+    res = fit_fids(fw, data, start, sigma=1e-9)
+    assert {"B", "Delta", "G"} <= set(res.undetermined)
+    assert any("not determined separately" in w for w in res.warnings)
+    for n in res.undetermined:
+        with pytest.raises(Exception, match="not determined"):
+            res.interval(n)
