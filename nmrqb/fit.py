@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nmrqb.errors import PhysicsError, ProtocolError
+from nmrqb.errors import NmrqbError, PhysicsError, ProtocolError
 
 __all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
            "MODEL_PARAMETERS", "CORRELATION_WARN", "FIT_FORMAT"]
@@ -414,6 +414,25 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
             if n < m and abs(c) > CORRELATION_WARN and not (n in in_null and m in in_null):
                 warns.append(f"parameters {n!r} and {m!r}: correlation {c:+.3f} exceeds {CORRELATION_WARN}: the data "
                              "hardly separate them")
+    # discrete ambiguities (sign flips, α partners) are invisible to a local
+    # Jacobian: ask the derived symmetries of this data set (docs/identifiability.md)
+    model_varied = tuple(n for n in varied if n in MODEL_PARAMETERS)
+    if model_varied:
+        from nmrqb.identifiability import symmetries
+        from nmrqb.model import DipolarModel
+
+        ex = forward.experiment
+        try:
+            fitted = DipolarModel(**{n: values[n] for n in ("B", "D", "G", "Delta", "epsilon")})
+            degs = symmetries(fitted, values["T"], values["alpha"], readouts=list(ex.readout.names),
+                              omega_t=ex.charging.omega_t, vary=model_varied)
+        except NmrqbError:
+            degs = ()
+        for d in degs:
+            if d.kind in ("sign", "alpha-partner"):
+                in_null |= set(d.parameters)
+                warns.append(f"parameters {', '.join(repr(n) for n in d.parameters)}: {d.combination} is not "
+                             f"determined: {d.reason}")
     if r.covar is None and varied and not nulls:
         warns.append("no covariance: " + ", ".join(repr(n) for n in varied) + " have no standard errors (the "
                      "Jacobian is singular: some combination of them is not determined by the data)")

@@ -96,3 +96,28 @@ def test_one_readout_names_the_parameters_it_leaves_undetermined():
     for n in res.undetermined:
         with pytest.raises(Exception, match="not determined"):
             res.interval(n)
+
+
+def test_a_data_set_a_derived_symmetry_leaves_ambiguous_is_named():
+    """Must show 3 (a symmetry of docs/identifiability.md): readout XY at
+    Ωt = 0 only cannot see the signs of D and G (their flips commute with the
+    charging and change only what XY is blind to).  A local fit cannot see a
+    discrete ambiguity; the fit names it from the derived symmetries."""
+    truth = dict(B=0.5, D=0.3, G=0.2, Delta=1.0, epsilon=0.5, T=1.0)
+    ex = translate(DipolarModel(**{k: v for k, v in truth.items() if k != "T"}), 1.0, chloroform_13c(),
+                   omega_t=[0.0], points=256, readouts=["XY"])
+    fw = ForwardModel(ex)
+    sim = simulate_experiment(ex, relaxation=False)
+    data = np.array([[sim.fids[key][ch].data for ch in fw.channels] for key in fw.keys])
+    res = fit_fids(fw, data, {**truth, "alpha": ex.preparation.alpha}, sigma=1e-9)
+    text = " | ".join(res.warnings)
+    assert "sign of D is not determined" in text and "sign of G is not determined" in text
+    assert {"D", "G"} <= set(res.undetermined)
+    # the same fit with full tomography over a charging grid determines everything
+    ex9 = translate(DipolarModel(**{k: v for k, v in truth.items() if k != "T"}), 1.0, chloroform_13c(),
+                    omega_t=[0.0, 0.8], points=256)
+    fw9 = ForwardModel(ex9)
+    sim9 = simulate_experiment(ex9, relaxation=False)
+    data9 = np.array([[sim9.fids[key][ch].data for ch in fw9.channels] for key in fw9.keys])
+    res9 = fit_fids(fw9, data9, {**truth, "alpha": ex9.preparation.alpha}, sigma=1e-9)
+    assert res9.undetermined == () and res9.warnings == ()
