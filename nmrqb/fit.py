@@ -450,7 +450,8 @@ def read_fit_data(folder, experiment) -> np.ndarray:
     """The recorded FIDs of ``experiment`` from ``folder``: the output folder
     of ``nmrqb run`` (its ``bruker/``) or a folder of Bruker data sets with a
     ``manifest.json`` (format ``nmrqb.bruker-manifest/1``: ``omega_t`` and
-    ``datasets`` = [{expno, readout, channel}], rows following Ωt).  Every
+    ``datasets`` = [{expno, readout, channel}], rows following Ωt; or one
+    data set per readout and Ωt, each entry with ``omega_t_index``).  Every
     data set is checked against the protocol (points, dwell/spectral width,
     nucleus, carrier); a mismatch is a one-line DataError naming the file.
     Returns (keys, channels, N) in :class:`ForwardModel` order."""
@@ -494,9 +495,18 @@ def read_fit_data(folder, experiment) -> np.ndarray:
         path = mpath.parent / str(expno)
         fid = pulses.read_bruker(path)
         rows = np.atleast_2d(fid.data)
+        # a series (rows follow Ωt) or one FID of one Ωt ("omega_t_index": k)
+        single = entry.get("omega_t_index") if isinstance(entry, dict) else None
+        if single is not None:
+            if isinstance(single, bool) or not isinstance(single, int) or not 0 <= single < len(want):
+                raise DataError(f"{mpath}: omega_t_index = {single!r:.40} of data set {expno} is not allowed: "
+                                f"an index 0..{len(want) - 1} into omega_t")
+            k_rows = [single]
+        else:
+            k_rows = list(range(len(want)))
         checks = [
             ("points", rows.shape[-1], acq.points),
-            ("rows (Ωt values)", rows.shape[0], len(want)),
+            ("rows (Ωt values)", rows.shape[0], len(k_rows)),
             ("nucleus", fid.nucleus, ch),
         ]
         for what, got, exp in checks:
@@ -510,13 +520,16 @@ def read_fit_data(folder, experiment) -> np.ndarray:
             raise DataError(f"{path}: carrier SFO1 = {fid.sfo_mhz:.9g} MHz does not match the platform's "
                             f"{sfo:.9g} MHz on {ch}")
         c = channels.index(ch)
-        for k in range(len(want)):
-            out[keys.index((k, r)), c] = rows[k]
-        seen.add((r, ch))
-    missing = [(r, ch) for r in experiment.readout.names for ch in channels if (r, ch) not in seen]
+        for row, k in enumerate(k_rows):
+            if (k, r, ch) in seen:
+                raise DataError(f"{path}: readout {r!r}, channel {ch!r}, Ωt index {k} is given twice in {mpath}")
+            out[keys.index((k, r)), c] = rows[row]
+            seen.add((k, r, ch))
+    missing = [(k, r, ch) for k in range(len(want)) for r in experiment.readout.names for ch in channels
+               if (k, r, ch) not in seen]
     if missing:
-        raise DataError(f"{mpath}: no data set for readout {missing[0][0]!r} on channel {missing[0][1]!r} "
-                        f"({len(missing)} missing)")
+        raise DataError(f"{mpath}: no data for readout {missing[0][1]!r} on channel {missing[0][2]!r} at Ωt index "
+                        f"{missing[0][0]} ({len(missing)} FIDs missing)")
     return out
 
 

@@ -121,3 +121,29 @@ def test_a_data_set_a_derived_symmetry_leaves_ambiguous_is_named():
     data9 = np.array([[sim9.fids[key][ch].data for ch in fw9.channels] for key in fw9.keys])
     res9 = fit_fids(fw9, data9, {**truth, "alpha": ex9.preparation.alpha}, sigma=1e-9)
     assert res9.undetermined == () and res9.warnings == ()
+
+
+def test_one_bruker_data_set_per_readout_and_omega_t(default_run, tmp_path):
+    """DATA as single-FID data sets, one per readout, channel and Ωt, mapped by
+    a manifest with omega_t_index: the same fit as from the series."""
+    import pulses
+    from nmrqb.run import MANIFEST_FORMAT
+
+    p, result, tmp = default_run
+    p3 = p.replace(**{"charging.omega_t": [0.0, 0.9, 1.7], "readout.set": "minimal4", "acquisition.points": 512})
+    r3 = run_protocol(p3)
+    folder = tmp_path / "sets"
+    folder.mkdir()
+    entries, expno = [], 0
+    for k in range(3):
+        for r in r3.experiment.readout.names:
+            for ch in r3.experiment.platform.channels:
+                expno += 1
+                pulses.write_bruker(r3.fids[(k, r)][ch], folder / str(expno))
+                entries.append({"expno": expno, "readout": r, "channel": ch, "omega_t_index": k})
+    (folder / "manifest.json").write_text(json.dumps({"format": MANIFEST_FORMAT, "omega_t": [0.0, 0.9, 1.7],
+                                                     "datasets": entries}))
+    a = fit_protocol(p3, folder)
+    b = fit_protocol(p3, fids_array(r3.experiment, r3.fids))
+    for n in a.result.varied:
+        assert a.result.values[n] == pytest.approx(b.result.values[n], rel=1e-8, abs=1e-14), n
