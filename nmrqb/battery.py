@@ -53,7 +53,6 @@ exponential.  This module validates, batches and chunks; it does no plotting.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -67,6 +66,7 @@ from nmrqb._checks import check_memory, finite_grid, short_repr
 from nmrqb.errors import PhysicsError
 from nmrqb.model import DIMS, DipolarModel, check_temperature
 from nmrqb.model import _gibbs_from_spectrum, _hamiltonian_batch, _spectrum_batch
+from nmrqb.parallel import thread_map
 
 __all__ = ["BatteryTrace", "Maximum", "charge", "ChargingMap", "charging_map", "MAP_PARAMETERS"]
 
@@ -373,12 +373,7 @@ def map_metrics(params: dict[str, np.ndarray], tau: np.ndarray, chunk_bytes: int
     # Chunks are independent and numpy releases the GIL in these kernels:
     # two worker threads use both cores (the working set is then 2 chunks).
     starts = range(0, n, chunk)
-    if len(starts) > 1 and _WORKERS > 1:
-        with ThreadPoolExecutor(_WORKERS) as pool:
-            list(pool.map(work, starts))
-    else:
-        for s in starts:
-            work(s)
+    thread_map(work, starts, workers=_WORKERS)
     return out
 
 
