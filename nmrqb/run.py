@@ -265,6 +265,8 @@ def _verdict(p, omega_t, ideal, rec, se, lo, hi, plan, noise: bool, readout: boo
                          "(relaxation, pulses) exceed the noise at this SNR")
     elif readout:
         parts.append(f"noiseless: reconstruction error {abs(e_rec - e_ideal):.2g}")
+    if plan is None:
+        return "; ".join(parts) + "."
     if plan.metrics:
         loss = plan.metrics["ergotropy"]["loss"]
         c = plan.culprits.get("ergotropy", {})
@@ -275,10 +277,13 @@ def _verdict(p, omega_t, ideal, rec, se, lo, hi, plan, noise: bool, readout: boo
     return "; ".join(parts) + "."
 
 
-def run_protocol(protocol, *, progress: bool = False) -> RunResult:
+def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunResult:
     """Run ``protocol`` (an :class:`nmrqb.protocol.Protocol`) end to end.
 
-    ``progress`` shows a tqdm bar on stderr for the long steps."""
+    ``progress`` shows a tqdm bar on stderr for the long steps; ``plan=False``
+    skips the plan report (its relaxation budget and figure), e.g. for the
+    points of a sweep: the result's ``plan`` is then None and it cannot be
+    written with :func:`write_run`."""
     import pulses
     from tqdm import tqdm
 
@@ -389,14 +394,17 @@ def run_protocol(protocol, *, progress: bool = False) -> RunResult:
     bar.update()
 
     t = step("plan")
-    plan, fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
-    plan_fig = _png_bytes(fig)
+    if plan:
+        plan_rep, fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
+        plan_fig = _png_bytes(fig)
+    else:
+        plan_rep, plan_fig = None, None
     timings["plan"] = time.perf_counter() - t
     bar.update()
     bar.close()
-    verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan, acq.noise and has_readout, has_readout)
+    verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan_rep, acq.noise and has_readout, has_readout)
     return RunResult(p, ex, sim, fids, lines, rec, omega_t, ideal, expected, reconstructed, se, lo, hi, sigma,
-                     plan, verdict, timings, plan_fig, bias)
+                     plan_rep, verdict, timings, plan_fig, bias)
 
 
 def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool = True,
@@ -407,6 +415,8 @@ def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool =
 
     from nmrqb.output import staged_run_dir
 
+    if result.plan is None:
+        raise PhysicsError("write_run: the run was made with plan=False; run it with the plan to write its report")
     paths: dict[str, Path] = {}
     out = Path(out_dir)
     with staged_run_dir(out, force) as stage:
