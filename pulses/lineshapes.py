@@ -174,6 +174,10 @@ def _voigt_profile(hz, amp, center, fwhm, gfwhm, dwell, n):
 # --------------------------------------------------------------------------
 # the model functions (what the lmfit models wrap)
 # --------------------------------------------------------------------------
+#: Largest dwell time (s) a lineshape model accepts: a 1 mHz spectral width.
+MAX_DWELL_S = 1e3
+
+
 def lorentzian_line(hz, amplitude=1.0, center_hz=0.0, fwhm_hz=1.0, dwell_s=None, n_acquired=None):
     """Real part of a Lorentzian line with a real amplitude (the absorption
     of a phased spectrum).
@@ -301,6 +305,9 @@ class _LineModel(lmfit.Model):
             dwell = _positive(who, "dwell_s", dwell_s)
             if not math.isfinite(1.0 / dwell):
                 raise DataError(f"{who}.dwell_s = {dwell!r} is not allowed: the spectral width 1/dwell_s overflows")
+            if dwell > MAX_DWELL_S:
+                raise DataError(f"{who}.dwell_s = {dwell!r} is not allowed: at most {MAX_DWELL_S:g} s (a spectral width "
+                                "of 1 mHz; beyond it the phase 2π·ν·dwell of an ordinary line overflows)")
             n = V.integer(n_acquired, f"{who}.n_acquired", DataError, minimum=1, maximum=2**53)
             if self.shape == "voigt":  # its exact form samples the FID component
                 V.check_size(16.0 * n, f"{who}.n_acquired", n, "the sampled FID component", DataError)
