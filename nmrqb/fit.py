@@ -51,12 +51,20 @@ MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
 CORRELATION_WARN = 0.95
 
 
-def _pauli_strings() -> list[np.ndarray]:
-    one = [np.eye(2), np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
-    return [np.kron(a, b).astype(np.complex128) for a in one for b in one][1:]
+def _pauli_strings() -> np.ndarray:
+    """The 15 non-identity two-qubit Pauli strings, in tomography's coefficient order."""
+    from tomography.pauli import full_to_matrix
+
+    return full_to_matrix(np.eye(16)[1:], 2)
 
 
 _PAULI = _pauli_strings()
+
+
+def nuisance_name(kind: str, channel: str) -> str:
+    """The lmfit name of a per-channel nuisance parameter: "<kind>_c<channel>"
+    with the channel made an identifier ("phase", "1H" → "phase_c1H")."""
+    return f"{kind}_c" + "".join(ch if ch.isalnum() else "_" for ch in channel)
 
 
 class ForwardModel:
@@ -138,7 +146,9 @@ class ForwardModel:
     @staticmethod
     def coefficients(rho: np.ndarray) -> np.ndarray:
         """The 15 Pauli coefficients c_P = Tr[ρ P] of ρ = (I + Σ c_P P)/4."""
-        return np.real(np.array([np.trace(rho @ p) for p in _PAULI]))
+        from tomography.pauli import matrix_to_full
+
+        return matrix_to_full(rho, 2)[1:]
 
     def fids(self, rho: np.ndarray, nuisance: dict | None = None) -> np.ndarray:
         """(n_keys, n_channels, N) complex FIDs of the candidate prepared
@@ -149,18 +159,12 @@ class ForwardModel:
         out = np.einsum("kcjn,j->kcn", self.response, c)
         if nuisance:
             for i, ch in enumerate(self.channels):
-                tag = _tag(ch)
-                ph = nuisance.get(f"phase_{tag}", 0.0)
-                off = nuisance.get(f"offset_{tag}", 0.0)
-                lw = nuisance.get(f"lw_{tag}", 0.0)
+                ph = nuisance.get(nuisance_name("phase", ch), 0.0)
+                off = nuisance.get(nuisance_name("offset", ch), 0.0)
+                lw = nuisance.get(nuisance_name("lw", ch), 0.0)
                 if ph or off or lw:
                     out[:, i] *= np.exp(1j * ph + (2j * np.pi * off - np.pi * lw) * self.t)
         return out
-
-
-def _tag(channel: str) -> str:
-    """A channel name as an lmfit-safe identifier ('1H' → 'c1H')."""
-    return "c" + "".join(ch if ch.isalnum() else "_" for ch in channel)
 
 
 @dataclass(frozen=True)
@@ -294,7 +298,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     for kind in nuisance:
         if kind not in ("phase", "offset", "lw"):
             raise ProtocolError(f"fit: nuisance = {kind!r} is not allowed: 'phase', 'offset' or 'lw'")
-        names_nuis += [f"{kind}_{_tag(ch)}" for ch in forward.channels]
+        names_nuis += [nuisance_name(kind, ch) for ch in forward.channels]
 
     def make_params(values: dict) -> lmfit.Parameters:
         ps = lmfit.Parameters()
@@ -311,7 +315,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     compressed = set(nuisance) <= {"phase"}
     if compressed:
         r_blocks, qy, const = forward.compress(data)
-        phase_names = [f"phase_{_tag(ch)}" for ch in forward.channels]
+        phase_names = [nuisance_name("phase", ch) for ch in forward.channels]
 
     def model_coeffs(v):
         return np.concatenate([[1.0], forward.coefficients(_state(v) + forward.preparation_shift)])

@@ -59,6 +59,17 @@ def _oserror(out: Path, what: str, exc: OSError) -> DataError:
     return DataError(f"--out {str(out)!r}: {what}: {exc.strerror or exc}")
 
 
+def _out_path(out_dir) -> Path:
+    """``--out`` as a Path: refuses an empty name, a non-path and a NUL."""
+    if out_dir is None or (isinstance(out_dir, str) and out_dir.strip() == ""):
+        raise DataError("--out '' is not allowed: give an output folder")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise DataError(f"--out {out_dir!r:.60} is not allowed: give an output folder path")
+    if "\x00" in str(out_dir):
+        raise DataError(f"--out {str(out_dir)!r:.80} is not allowed: a path cannot hold a NUL character")
+    return Path(out_dir)
+
+
 def check_out_dir(out_dir) -> Path:
     """Validate an output folder and create it if missing; return its path.
 
@@ -67,13 +78,7 @@ def check_out_dir(out_dir) -> Path:
     be created, or one that is not writable.  Call it only after every other
     argument has been validated: it creates the folder.
     """
-    if out_dir is None or (isinstance(out_dir, str) and out_dir.strip() == ""):
-        raise DataError("--out '' is not allowed: give an output folder")
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise DataError(f"--out {out_dir!r:.60} is not allowed: give an output folder path")
-    out = Path(out_dir)
-    if "\x00" in str(out):
-        raise DataError(f"--out {str(out)!r:.80} is not allowed: a path cannot hold a NUL character")
+    out = _out_path(out_dir)
     try:
         if out.exists() and not out.is_dir():
             raise DataError(f"--out {str(out)!r} is not a folder")
@@ -282,7 +287,6 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------
 # whole output folders (a run): staged beside the target, swapped in at the end
 # --------------------------------------------------------------------------
-RUN_MARKER = "results.json"
 _RUN_TMP = re.compile(r"^\.(?P<name>.+)\.nmrqb-(?P<kind>new|old)-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
 
 
@@ -321,11 +325,7 @@ def check_run_dir(out_dir, force: bool = False) -> Path:
     exist, be empty, or (with ``force``) hold an earlier nmrqb run
     (``results.json``).  Anything else is refused even with ``force``: nmrqb
     never replaces a folder it did not write.  Returns the path (not created)."""
-    if out_dir is None or (isinstance(out_dir, str) and out_dir.strip() == ""):
-        raise DataError("--out '' is not allowed: give an output folder")
-    if not isinstance(out_dir, (str, os.PathLike)) or "\x00" in str(out_dir):
-        raise DataError(f"--out {out_dir!r:.60} is not allowed: give an output folder path")
-    out = Path(out_dir)
+    out = _out_path(out_dir)
     try:
         if out.is_symlink() or (out.exists() and not out.is_dir()):
             raise DataError(f"--out {str(out)!r} exists and is not a folder")

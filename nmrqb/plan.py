@@ -143,10 +143,11 @@ def _charged_metrics(experiment, prepared: np.ndarray, sim) -> dict[str, float]:
     return {m: float(np.max(bm[m])) for m in METRICS}
 
 
-def _finite_pulse_errors(experiment) -> dict[str, float]:
+def _finite_pulse_errors(experiment, prepared: np.ndarray | None = None) -> dict[str, float]:
     """Largest change of each metric over Ωt when the charging pulses are the
     experiment's finite ones instead of ideal rotations (no relaxation,
-    from the ideal prepared state); empty when the pulses are ideal."""
+    from the ideal prepared state, simulated here unless ``prepared`` gives
+    it); empty when the pulses are ideal."""
     import pulses
     from pulses.sequence import Pulse, Sequence
 
@@ -157,8 +158,10 @@ def _finite_pulse_errors(experiment) -> dict[str, float]:
         return {}
     system = experiment.platform.system
     sim = pulses.Simulator(system, relaxation=False)
-    rho = sum(s.weight * sim.run(s.sequence).final_state for s in experiment.preparation.subexperiments)
-    rho = 0.5 * (rho + rho.conj().T)
+    if prepared is None:
+        prepared = sum(s.weight * sim.run(s.sequence).final_state for s in experiment.preparation.subexperiments)
+        prepared = 0.5 * (prepared + prepared.conj().T)
+    rho = prepared
     real, ideal = [], []
     for p in experiment.charging.pulses:
         if p is None:
@@ -237,6 +240,7 @@ def plan_report(experiment, *, total_scans: int | None = None, relaxation: bool 
                       "prep_over_t1": (prep_s / sp.t1_s) if sp.t1_s else 0.0}
     # -- degradation and its culprit -----------------------------------------------------
     metrics, culprits = {}, {}
+    ideal_prepared = None
     if relaxation:
         ideal_sim = pulses.Simulator(system, relaxation=False)
         relax_sim = pulses.Simulator(system, relaxation=True)
@@ -248,7 +252,8 @@ def plan_report(experiment, *, total_scans: int | None = None, relaxation: bool 
             rho = sum(wk * st for wk, st in zip(w, states))
             return 0.5 * (rho + rho.conj().T)
 
-        ideal = _charged_metrics(experiment, mix(ideal_states), ideal_sim)
+        ideal_prepared = mix(ideal_states)
+        ideal = _charged_metrics(experiment, ideal_prepared, ideal_sim)
         relaxed = _charged_metrics(experiment, mix(relax_states), relax_sim)
         for m in METRICS:
             loss = 1.0 - relaxed[m] / ideal[m] if ideal[m] != 0 else 0.0
@@ -284,7 +289,7 @@ def plan_report(experiment, *, total_scans: int | None = None, relaxation: bool 
                     "per_element": [(d, float(x)) for d, x in ranked[:10]],
                     "per_stage": [(d, float(x)) for d, x in blocks],
                 }
-    pulse_errors = _finite_pulse_errors(experiment)
+    pulse_errors = _finite_pulse_errors(experiment, ideal_prepared)
     notes = list(prep.notes)
     if pulse_errors:
         notes.append("finite charging pulses (natural Hamiltonian on during them) change the metrics by at most "

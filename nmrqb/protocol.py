@@ -371,9 +371,10 @@ class FitSection:
 
 
 def _fit_name(kind: str, channel: str) -> str:
-    """The lmfit name of a nuisance parameter: "<kind>_c<channel>" with the
-    channel made an identifier ('1H' → 'phase_c1H'; = nmrqb.fit's naming)."""
-    return f"{kind}_c" + "".join(ch if ch.isalnum() else "_" for ch in channel)
+    """The lmfit name of a nuisance parameter (:func:`nmrqb.fit.nuisance_name`)."""
+    from nmrqb.fit import nuisance_name
+
+    return nuisance_name(kind, channel)
 
 
 _SECTION_ATTR = {

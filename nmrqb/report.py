@@ -50,17 +50,19 @@ window.addEventListener('load', function () {
 """
 
 
-def _png(fig) -> str:
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes; the figure is closed (runs in a loop must not
+    accumulate open figures)."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
 
 
 def _img(fig, alt: str) -> str:
-    data = base64.b64encode(fig).decode("ascii") if isinstance(fig, bytes) else _png(fig)
+    data = base64.b64encode(fig if isinstance(fig, bytes) else png_bytes(fig)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 

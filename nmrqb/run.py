@@ -70,19 +70,6 @@ def _power(rho: np.ndarray, h: np.ndarray, hch: np.ndarray) -> np.ndarray:
     return np.real(np.einsum("...ij,ji->...", -1j * comm, h))
 
 
-def _png_bytes(fig) -> bytes:
-    """The figure as PNG bytes; the figure is closed (runs in a loop must not
-    accumulate open figures)."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def _z(confidence: float) -> float:
     from scipy.stats import norm
 
@@ -396,7 +383,9 @@ def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunR
     t = step("plan")
     if plan:
         plan_rep, fig = plan_report(ex, total_scans=acq.scans, relaxation=acq.relaxation, figure=True)
-        plan_fig = _png_bytes(fig)
+        from nmrqb.report import png_bytes
+
+        plan_fig = png_bytes(fig)
     else:
         plan_rep, plan_fig = None, None
     timings["plan"] = time.perf_counter() - t
