@@ -380,22 +380,41 @@ def _on_sigterm(signum, frame):  # noqa: ARG001 - signal API
     raise _Terminated()
 
 
+_SIGNALLED: list[int] = []
+
+
+def _on_sigint(signum, frame):  # noqa: ARG001 - signal API
+    # Remember the signal before raising: a library may swallow the
+    # KeyboardInterrupt and raise something else instead (asteval 1.0,
+    # used by lmfit for parameter expressions, turns it into an
+    # AttributeError), and Ctrl-C must still end as "interrupted", exit 130.
+    _SIGNALLED.append(signal.SIGINT)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nmrqb`` console script.
 
     Returns the exit status (see the module docstring); user errors and
     interruptions are one line on stderr, never a traceback.
     """
-    previous = None
+    previous = previous_int = None
+    _SIGNALLED.clear()
     try:
         try:
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            previous_int = signal.signal(signal.SIGINT, _on_sigint)
         except ValueError:  # not the main thread (e.g. called from a worker): keep the default
-            previous = None
+            previous = previous_int = None
         parser = _build_parser()
         args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
         try:
-            return args.func(args)
+            try:
+                return args.func(args)
+            except Exception:
+                if _SIGNALLED:  # a Ctrl-C that a library re-raised as another exception
+                    raise KeyboardInterrupt from None
+                raise
         except _user_error_types() as exc:
             print(f"nmrqb: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_USER_ERROR
@@ -416,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":  # pragma: no cover

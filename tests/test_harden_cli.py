@@ -213,6 +213,33 @@ def test_keyboard_interrupt_in_a_command_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "nmrqb: interrupted\n"
 
 
+def test_ctrl_c_that_a_library_turns_into_another_error_is_still_an_interruption(monkeypatch, capsys):
+    # asteval 1.0 (lmfit's expression evaluator) catches KeyboardInterrupt
+    # and raises AttributeError; seen as a flaky exit 1 with a traceback when
+    # Ctrl-C landed while lmfit parsed a parameter expression.
+    import asteval
+
+    def boom(args):
+        interp = asteval.Interpreter()
+        real_parse = asteval.asteval.ast.parse
+
+        def slow_parse(text, *a, **k):
+            os.kill(os.getpid(), signal.SIGINT)  # delivered inside asteval's try
+            return real_parse(text, *a, **k)
+
+        monkeypatch.setattr(asteval.asteval.ast, "parse", slow_parse)
+        try:
+            interp.parse("a + b")
+        finally:
+            monkeypatch.setattr(asteval.asteval.ast, "parse", real_parse)
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_state", boom)
+    assert cli.main(["state"]) == 130
+    assert capsys.readouterr().err == "nmrqb: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
 def test_bugs_are_not_disguised_as_user_errors(monkeypatch):
     def boom(args):
         raise ZeroDivisionError("a bug")
