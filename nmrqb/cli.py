@@ -137,6 +137,41 @@ def _build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--json", action="store_true", help="print fit.json to stdout")
     ft.set_defaults(func=_cmd_fit)
 
+    sw = sub.add_parser(
+        "sweep",
+        help="evaluate a protocol over a grid of any of its fields, with noise replicas (planning sweeps)",
+        description=(
+            "Evaluate PROTOCOL at every point of a Cartesian grid of its fields (--over, repeatable, or the "
+            "protocol's [sweep] section) times --replicas noise replicas; each point runs --stage: 'battery' (the "
+            "model's metrics), 'tomography' (the simulated experiment and its reconstruction) or 'run' (the full "
+            "run with bootstrap).  Chunks are saved to DIR/sweep.zarr as they finish, so an interrupted sweep "
+            "continues with --resume; at the end DIR gets sweep.csv, summary.json (e.g. the minimum SNR that "
+            "resolves the maximal ergotropy to ±5%%) and plots/.  Every point's seed comes from its grid "
+            "coordinates, so results do not depend on the executor, workers or chunking."
+        ),
+    )
+    sw.add_argument("protocol", nargs="?", default="default", metavar="PROTOCOL",
+                    help="protocol file, or a shipped protocol name (default: 'default')")
+    sw.add_argument("--over", action="append", metavar="FIELD=SPEC", default=None,
+                    help="a swept field: FIELD=start:stop:N, FIELD=start:stop:logN or FIELD=a,b,c "
+                         "(e.g. acquisition.snr=10:1000:log20); replaces the protocol's sweep.over")
+    sw.add_argument("--replicas", type=int, default=None, metavar="N", help="noise replicas per grid point")
+    sw.add_argument("--stage", default=None, metavar="STAGE", help="battery, tomography or run")
+    sw.add_argument("--chunk", type=int, default=None, metavar="N", help="points per saved chunk")
+    sw.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="worker processes (default: the CPUs available, or NMRQB_WORKERS)")
+    sw.add_argument("--dask", action="store_true", help="run on a local Dask cluster (needs nmrqb[distributed])")
+    sw.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="run on the Dask cluster of this scheduler")
+    sw.add_argument("--target", type=float, default=0.05, metavar="X",
+                    help="relative precision of the planning summary (default 0.05: ±5%%)")
+    sw.add_argument("--out", metavar="DIR", default="nmrqb-sweep", help="output folder (default nmrqb-sweep)")
+    sw.add_argument("--resume", action="store_true", help="continue the sweep saved in DIR")
+    sw.add_argument("--force", action="store_true", help="replace an earlier sweep in DIR")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    sw.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    sw.set_defaults(func=_cmd_sweep)
+
     v = sub.add_parser(
         "validate",
         help="check protocol files without running them",
@@ -333,11 +368,59 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+
+    from nmrqb.protocol import load_protocol, shipped_protocols
+
+    shipped = shipped_protocols()
+    source = args.protocol if os.path.exists(args.protocol) or args.protocol not in shipped else shipped[args.protocol]
+    p = load_protocol(source)
+    from nmrqb.parallel import check_address, make_executor
+    from nmrqb.sweep import _prepare_out, plan_sweep, run_sweep
+    from nmrqb.sweep_report import format_summary
+
+    sweep = plan_sweep(p, args.over, args.replicas, args.stage)  # every axis checked before anything runs
+    if args.scheduler is not None:
+        check_address(args.scheduler)
+    if args.scheduler is not None and args.workers is not None:
+        raise ProtocolError("--workers is not allowed with --scheduler: the cluster has its own workers")
+    if not 0 < args.target < 1:
+        raise ProtocolError(f"--target = {args.target!r} is not allowed: give a relative precision 0 < x < 1")
+    _prepare_out(args.out, args.resume, False) if not args.force else None  # refuse a bad folder before a cluster starts
+    executor = None
+    if args.dask or args.scheduler is not None:
+        executor = make_executor("dask", args.workers, args.scheduler)
+    try:
+        result = run_sweep(sweep, args.out, executor=executor, workers=args.workers, resume=args.resume,
+                           force=args.force, chunk=args.chunk, progress=not args.quiet and not args.json,
+                           target=args.target)
+    finally:
+        if executor is not None:
+            executor.close()
+    if args.json:
+        with open(result.out / "summary.json", encoding="utf-8") as fh:
+            sys.stdout.write(fh.read())
+    elif not args.quiet:
+        n = len(sweep.grid)
+        print(f"{n} points ({' × '.join(str(k) for k in sweep.grid.shape)}) in {result.chunks} chunks: "
+              f"{result.computed} computed, {result.skipped} already saved, {result.seconds:.1f} s")
+        for line in format_summary(result.summary):
+            print(line)
+        print(f"wrote {result.out}/: " + ", ".join(sorted(x.name for x in result.out.iterdir()
+                                                        if not x.name.startswith("."))))
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from nmrqb.protocol import load_protocol
 
     for path in args.files:
         p = load_protocol(path)
+        if p.sweep.over:
+            from nmrqb.sweep import plan_sweep
+
+            plan_sweep(p)  # the [sweep] axes against this protocol
         print(f"{path}: ok ({p.summary()})", flush=True)
     return 0
 

@@ -33,7 +33,7 @@ import os
 import pickle
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
@@ -192,11 +192,18 @@ class Executor(Protocol):
     """What a sweep submits its points to.
 
     ``map(fn, items)`` yields ``fn(item)`` for every item in input order
-    (whatever order they finish in); ``close()`` releases the workers.
+    (whatever order they finish in); ``map_unordered(fn, items)`` yields
+    ``(index, fn(item))`` as each finishes (a sweep saves chunks as they
+    finish); ``close()`` releases the workers and ``terminate()`` stops them
+    without waiting for running calls (an interrupted sweep).
     Implementations are context managers that close on exit.
     """
 
     def map(self, fn: Callable[[Any], Any], items: Iterable) -> Iterator: ...
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable) -> Iterator[tuple[int, Any]]: ...
+
+    def terminate(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -262,6 +269,10 @@ class LocalExecutor(_ContextExecutor):
         ProtocolError
             With ``kind="process"``, if ``fn`` cannot be pickled.
         """
+        self._check_picklable(fn)
+        return self._get_pool().map(fn, items)
+
+    def _check_picklable(self, fn) -> None:
         if self.kind == "process":
             try:
                 pickle.dumps(fn)
@@ -271,13 +282,49 @@ class LocalExecutor(_ContextExecutor):
                     f"function {name!r} cannot run in a worker process: give a module-level function "
                     f"({type(exc).__name__})"
                 ) from None
-        return self._get_pool().map(fn, items)
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(item))`` for every item as it finishes;
+        closing the iterator cancels the calls not started."""
+        self._check_picklable(fn)
+        pool = self._get_pool()
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        return self._unordered(futures)
+
+    @staticmethod
+    def _unordered(futures: dict) -> Iterator[tuple[int, Any]]:
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
 
     def close(self) -> None:
         """Stop the workers (waits for running calls; idempotent)."""
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop the workers now: running calls are killed, not awaited
+        (idempotent)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        running = getattr(pool, "_processes", None)  # ProcessPoolExecutor's own table of workers
+        procs = list(running.values()) if isinstance(running, dict) else []
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            try:
+                proc.terminate()
+            except (OSError, ValueError, AttributeError):
+                pass
+        for proc in procs:
+            try:
+                proc.join(5)
+            except (OSError, ValueError, AttributeError, AssertionError):
+                pass
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers}, kind={self.kind!r})"
@@ -380,6 +427,29 @@ class DaskExecutor(_ContextExecutor):
             raise ProtocolError("this DaskExecutor is closed: make a new one")
         futures = self._client.map(fn, list(items), pure=False)
         return self._results(futures)
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable) -> Iterator[tuple[int, Any]]:
+        """Yield ``(index, fn(item))`` for every item as it finishes;
+        closing the iterator cancels the unfinished calls."""
+        if self._client is None:
+            raise ProtocolError("this DaskExecutor is closed: make a new one")
+        distributed = _import_distributed()
+        futures = self._client.map(fn, list(items), pure=False)
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        return self._unordered(distributed, futures, index)
+
+    @staticmethod
+    def _unordered(distributed, futures, index) -> Iterator[tuple[int, Any]]:
+        try:
+            for fut in distributed.as_completed(futures):
+                yield index[fut.key], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+    def terminate(self) -> None:
+        """Cancel what runs and disconnect (a local cluster is closed)."""
+        self.close()
 
     @staticmethod
     def _results(futures) -> Iterator:

@@ -71,6 +71,9 @@ __all__ = [
     "AcquisitionSection",
     "AnalysisSection",
     "OutputSection",
+    "SweepSection",
+    "closest_key",
+    "normalize_key",
     "FitParameterSpec",
     "FitSection",
     "FIT_MODEL_PARAMETERS",
@@ -92,7 +95,7 @@ DEFAULT_PRESET = "chloroform-13c"
 #: channel's limits, ``"fit.parameters"`` that of one ``[fit.parameters.<name>]``).
 SCHEMA: dict[str, tuple[str, ...]] = {
     "": ("format", "name", "description", "model", "temperature", "platform", "preparation", "charging",
-         "readout", "acquisition", "analysis", "output", "fit"),
+         "readout", "acquisition", "analysis", "output", "fit", "sweep"),
     "model": ("B", "D", "G", "Delta", "epsilon"),
     "temperature": ("T",),
     "platform": ("preset", "proton_mhz", "unit_hz", "recycle_delay_s", "temperature_k", "spins", "couplings",
@@ -110,12 +113,17 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "output": ("dir", "bruker", "report", "force"),
     "fit": ("vary", "nuisance", "starts", "spread", "seed", "relaxation", "parameters"),
     "fit.parameters": ("value", "min", "max", "vary", "expr"),
+    "sweep": ("over", "replicas", "stage", "chunk"),
 }
 
 ROUTES = ("auto", "pseudo-gibbs", "jeener-broekaert")  # = nmrqb.translate.ROUTES (kept light to import)
 PULSE_MODES = ("ideal", "platform")
 READOUT_PRESETS = ("full9", "minimal4", "none")
 ESTIMATORS = ("mle", "pls", "wls", "linear")
+SWEEP_STAGES = ("battery", "tomography", "run")  # = nmrqb.sweep.STAGES (kept light to import)
+MAX_SWEEP_AXES = 8
+MAX_SWEEP_REPLICAS = 100_000
+MAX_SWEEP_CHUNK = 10**7
 ALPHA_MODES = ("known", "min_positive", "pure")
 SPIN_HALF_ISOTOPES = ("1H", "13C", "15N", "19F", "31P")
 #: The model parameters a fit can estimate (= nmrqb.fit.MODEL_PARAMETERS), in canonical order.
@@ -370,6 +378,22 @@ class FitSection:
         return next((p for p in self.parameters if p.name == name), None)
 
 
+@dataclass(frozen=True)
+class SweepSection:
+    """``[sweep]``: the planning sweep ``nmrqb sweep`` runs on this protocol.
+
+    ``over``: the axes, each "FIELD=SPEC" as ``--over`` takes it
+    (``"acquisition.snr=10:1000:log20"``); ``replicas``: noise replicas per
+    grid point; ``stage``: what each point computes (``battery``,
+    ``tomography`` or ``run``); ``chunk``: points per saved chunk (None:
+    chosen by the stage).  Command-line options override these."""
+
+    over: tuple[str, ...] = ()
+    replicas: int = 1
+    stage: str = "tomography"
+    chunk: int | None = None
+
+
 def _fit_name(kind: str, channel: str) -> str:
     """The lmfit name of a nuisance parameter (:func:`nmrqb.fit.nuisance_name`)."""
     from nmrqb.fit import nuisance_name
@@ -380,7 +404,7 @@ def _fit_name(kind: str, channel: str) -> str:
 _SECTION_ATTR = {
     "model": "model_spec", "temperature": "temperature", "platform": "platform_spec",
     "preparation": "preparation", "charging": "charging", "readout": "readout",
-    "acquisition": "acquisition", "analysis": "analysis", "output": "output", "fit": "fit",
+    "acquisition": "acquisition", "analysis": "analysis", "output": "output", "fit": "fit", "sweep": "sweep",
 }
 
 
@@ -408,6 +432,7 @@ class Protocol:
     analysis: AnalysisSection
     output: OutputSection
     fit: FitSection = FitSection()
+    sweep: SweepSection = SweepSection()
     source: str = field(default="<string>", compare=False)
     format: str = FORMAT
 
@@ -535,7 +560,55 @@ class Protocol:
             fit["parameters"] = {ps.name: _drop_none({k: getattr(ps, k) for k in SCHEMA["fit.parameters"]})
                                  for ps in f.parameters}
         out["fit"] = fit
+        sw = self.sweep
+        sweep: dict[str, Any] = {"over": list(sw.over), "replicas": sw.replicas, "stage": sw.stage}
+        if sw.chunk is not None:
+            sweep["chunk"] = sw.chunk
+        out["sweep"] = sweep
         return out
+
+    # ----------------------------------------------------------------- keys
+    def keys(self) -> list[str]:
+        """Every dotted key of this protocol, as :meth:`replace` and
+        :meth:`get` take them: the schema's section keys and those of this
+        protocol's lists and tables (``platform.spins[1].t2_s``,
+        ``acquisition.snr.13C``), in schema order."""
+        keys: list[str] = []
+        for section, names in SCHEMA.items():
+            if section == "":
+                keys.extend(names)
+            elif section not in ("platform.spins", "platform.couplings", "platform.limits", "fit.parameters"):
+                keys.extend(f"{section}.{n}" for n in names)
+
+        def walk(node, path):
+            if isinstance(node, dict):
+                for k, val in node.items():
+                    sub = f"{path}.{k}" if path else str(k)
+                    keys.append(sub)
+                    walk(val, sub)
+            elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
+                for i, x in enumerate(node):
+                    keys.append(f"{path}[{i}]")
+                    walk(x, f"{path}[{i}]")
+
+        walk(self.to_dict(), "")
+        return list(dict.fromkeys(keys))
+
+    def get(self, key: str):
+        """The value at a dotted key (as in :meth:`to_dict`), e.g.
+        ``p.get("platform.spins[1].t2_s")``; a key this protocol does not
+        hold (an unset optional key, or an unknown one) is a one-line
+        :class:`ProtocolError` naming the closest known key."""
+        node: Any = self.to_dict()
+        parts = _parse_key(self.source, key)
+        try:
+            for part in parts:
+                node = node[part]
+        except (KeyError, IndexError, TypeError):
+            near = closest_key(_norm_key(key), self.keys())
+            hint = f"; did you mean {near!r}?" if near and near != _norm_key(key) else ""
+            raise _error(self.source, None, f"key {short_repr(key)} is not set in this protocol{hint}") from None
+        return node
 
     def to_toml(self, header: bool = True) -> str:
         """The protocol as TOML with every default filled in;
@@ -724,6 +797,19 @@ def _stem(key: str) -> str:
         if k.endswith(suf) and len(k) > len(suf):
             return k[: -len(suf)]
     return k
+
+
+def closest_key(key, known) -> str | None:
+    """The closest of ``known`` to ``key`` (for "did you mean" hints): the
+    same name ignoring case, then the same name with another unit suffix
+    (t2_ms → t2_s, lb → lb_hz), then :func:`difflib.get_close_matches`;
+    None when nothing is close."""
+    return _suggest(key, known)
+
+
+def normalize_key(key) -> str:
+    """A dotted key as :meth:`Protocol.replace` compares it (spaces removed)."""
+    return _norm_key(key)
 
 
 def _suggest(key, known) -> str | None:
@@ -945,11 +1031,13 @@ def _validate(data, source: str, stem: str | None) -> Protocol:
     analysis = _analysis(v, data.get("analysis", _MISSING))
     output = _output(v, data.get("output", _MISSING))
     fit = _fit(v, data.get("fit", _MISSING), model_spec, temperature, platform)
+    sweep = _sweep(v, data.get("sweep", _MISSING))
 
     _cross_checks(v, model_spec, temperature, platform_spec, platform, preparation, charging, readout)
     return Protocol(name=name, description=description, model_spec=model_spec, temperature=temperature,
                     platform_spec=platform_spec, preparation=preparation, charging=charging, readout=readout,
-                    acquisition=acquisition, analysis=analysis, output=output, fit=fit, source=source)
+                    acquisition=acquisition, analysis=analysis, output=output, fit=fit, sweep=sweep,
+                    source=source)
 
 
 def _model(v: _V, raw) -> ModelSection:
@@ -1356,6 +1444,34 @@ def _output(v: _V, raw) -> OutputSection:
         bruker=v.boolean("output.bruker", t.get("bruker", True)),
         report=v.boolean("output.report", t.get("report", True)),
         force=v.boolean("output.force", t.get("force", False)),
+    )
+
+
+def _sweep(v: _V, raw) -> SweepSection:
+    """``[sweep]``: the form of each ``over`` entry is checked here; its
+    field and values against the protocol by :func:`nmrqb.sweep.parse_over`
+    (``nmrqb validate`` and ``nmrqb sweep`` run it)."""
+    t = v.table("sweep", raw, "sweep")
+    over = t.get("over", [])
+    if isinstance(over, str):
+        over = [over]
+    if not isinstance(over, (list, tuple)) or len(over) > MAX_SWEEP_AXES:
+        raise v.fail("sweep.over", over, f"give a list of at most {MAX_SWEEP_AXES} strings \"FIELD=SPEC\" such "
+                     "as \"acquisition.snr=10:1000:log20\"")
+    specs = []
+    for i, item in enumerate(over):
+        text = v.text(f"sweep.over[{i}]", item, empty=False, max_len=100_000)
+        field_, sep, spec = text.partition("=")
+        if not sep or not field_.strip() or not spec.strip():
+            raise v.fail(f"sweep.over[{i}]", item, "give \"FIELD=SPEC\" with SPEC start:stop:N, start:stop:logN "
+                         "or a comma list a,b,c")
+        specs.append(text)
+    chunk = t.get("chunk")
+    return SweepSection(
+        over=tuple(specs),
+        replicas=v.integer("sweep.replicas", t.get("replicas", 1), 1, MAX_SWEEP_REPLICAS),
+        stage=v.choice("sweep.stage", t.get("stage", "tomography"), SWEEP_STAGES),
+        chunk=None if chunk is None else v.integer("sweep.chunk", chunk, 1, MAX_SWEEP_CHUNK),
     )
 
 

@@ -32,6 +32,8 @@ does not allow.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,11 +42,20 @@ import numpy as np
 from nmrqb._checks import short_repr
 from nmrqb.errors import ProtocolError
 
-__all__ = ["Axis", "Grid", "parse_over", "point_seed", "point_protocol", "evaluate_point", "STAGES",
+__all__ = ["Axis", "Grid", "parse_over", "point_seed", "point_protocol", "evaluate_point", "STAGES", "METRICS",
+           "Sweep", "SweepResult", "plan_sweep", "run_sweep", "evaluate_block", "DEFAULT_CHUNK_POINTS",
            "MAX_AXIS_POINTS"]
 
 #: The stages a sweep point can run, cheapest first.
 STAGES = ("battery", "tomography", "run")
+
+#: The metrics each stage returns (the float variables of a sweep's dataset).
+METRICS = {
+    "battery": ("max_ergotropy", "max_power", "capacity", "max_l1_coherence"),
+    "tomography": ("max_ergotropy", "max_ergotropy_se", "expected_max_ergotropy", "ideal_max_ergotropy",
+                   "relative_error"),
+}
+METRICS["run"] = METRICS["tomography"]
 
 #: The most values one ``--over`` axis may hold (= the protocol's Ωt grid limit).
 MAX_AXIS_POINTS = 10_000
@@ -82,48 +93,6 @@ class Axis:
 
     def __len__(self) -> int:
         return len(self.values)
-
-
-def _known_keys(protocol) -> list[str]:
-    """Every dotted key of the protocol: the schema's section keys and the
-    ones of this protocol's lists and tables (``platform.spins[1].t2_s``,
-    ``acquisition.snr.13C``)."""
-    from nmrqb.protocol import SCHEMA
-
-    keys: list[str] = []
-    for section, names in SCHEMA.items():
-        if section in ("", "platform.spins", "platform.couplings", "platform.limits", "fit.parameters"):
-            if section == "":
-                keys.extend(names)
-            continue
-        keys.extend(f"{section}.{n}" for n in names)
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                sub = f"{path}.{k}" if path else str(k)
-                keys.append(sub)
-                walk(v, sub)
-        elif isinstance(node, list) and node and all(isinstance(x, dict) for x in node):
-            for i, x in enumerate(node):
-                keys.append(f"{path}[{i}]")
-                walk(x, f"{path}[{i}]")
-
-    walk(protocol.to_dict(), "")
-    return list(dict.fromkeys(keys))
-
-
-def _current(protocol, field: str):
-    """The field's present value in ``protocol.to_dict()``, or None."""
-    from nmrqb.protocol import _parse_key
-
-    node: Any = protocol.to_dict()
-    try:
-        for part in _parse_key(protocol.source, field):
-            node = node[part]
-    except (ProtocolError, KeyError, IndexError, TypeError):
-        return None
-    return node
 
 
 def _token(tok: str):
@@ -255,7 +224,7 @@ def parse_over(text: str, protocol) -> Axis:
     ``acquisition.snr.13C``); every value is checked by deriving the
     protocol with it, so a bad value fails here, before anything runs.
     Raises a one-line :class:`ProtocolError` naming ``text``."""
-    from nmrqb.protocol import Protocol, _norm_key, _suggest
+    from nmrqb.protocol import Protocol, closest_key, normalize_key
 
     if not isinstance(protocol, Protocol):
         raise ProtocolError(f"parse_over: protocol must be an nmrqb.protocol.Protocol, got "
@@ -267,7 +236,10 @@ def parse_over(text: str, protocol) -> Axis:
     field, spec = (s.strip() for s in text.split("=", 1))
     if not field:
         raise _over_error(text, f"an empty FIELD is not allowed: {_SPEC_RULE}")
-    field = _norm_key(field)
+    field = normalize_key(field)
+    if field == "sweep" or field.startswith("sweep."):
+        raise _over_error(text, f"field {short_repr(field)} is not allowed: a sweep cannot sweep its own "
+                          "[sweep] section", field)
     if not spec:
         raise _over_error(text, f"0 points is not allowed: {_SPEC_RULE}", field)
     if ":" in spec:
@@ -282,11 +254,15 @@ def parse_over(text: str, protocol) -> Axis:
     except ProtocolError as exc:
         msg = str(exc)
         if "unknown key" in msg or "give a dotted key" in msg:
-            near = _suggest(field, _known_keys(protocol))
+            near = closest_key(field, protocol.keys())
             hint = f"; did you mean {near!r}?" if near and near != field else ""
             raise _over_error(text, f"unknown field {short_repr(field)}: give a protocol key such as "
                               f"'acquisition.snr' or 'platform.spins[1].t2_s'{hint}", field) from None
-    values = _coerce(text, field, values, tokens, _current(protocol, field))
+    try:
+        current = protocol.get(field)
+    except ProtocolError:
+        current = None  # an optional key that is unset (a spin's t2_s): the values keep their own type
+    values = _coerce(text, field, values, tokens, current)
     if len(set(values)) != len(values):
         raise _over_error(text, f"repeated values in {short_repr(values)} are not allowed: each point of an "
                           "axis must differ", field)
@@ -311,7 +287,7 @@ class Grid:
     replicas: int = 1
 
     def __post_init__(self):
-        from nmrqb.protocol import _norm_key
+        from nmrqb.protocol import normalize_key
 
         axes = tuple(self.axes) if not isinstance(self.axes, Axis) else (self.axes,)
         if not all(isinstance(a, Axis) for a in axes):
@@ -322,7 +298,7 @@ class Grid:
                 raise ProtocolError(f"sweep grid: axis {a.field!r} has 0 points: give at least 1")
         seen: dict[str, str] = {}
         for a in axes:
-            k = _norm_key(a.field)
+            k = normalize_key(a.field)
             if k in seen:
                 raise ProtocolError(f"sweep grid: field {a.field!r} is swept twice: give each field one --over")
             seen[k] = a.field
@@ -428,25 +404,19 @@ def _battery(protocol) -> dict:
     }
 
 
-def _tomography(protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ideal, reconstructed, standard error = 0) ergotropy per Ωt: the run
-    up to the reconstruction, without the bootstrap and the plan (same seeds,
-    so the same reconstruction as :func:`nmrqb.run.run_protocol`)."""
-    from nmrqb.run import run_protocol
-
-    r = run_protocol(protocol.replace(**{"analysis.bootstrap": 0}), plan=False)
-    return (np.asarray(r.ideal["ergotropy"], float), np.asarray(r.reconstructed["ergotropy"], float),
-            np.zeros(len(r.omega_t)))
-
-
-def _ergotropy_summary(ideal, rec, se) -> dict:
+def _ergotropy_summary(r, se) -> dict:
+    """The reconstructed, expected and ideal ergotropy at the Ωt of the
+    model's maximum."""
     from nmrqb.battery import _first_max
 
-    k = int(_first_max(np.asarray(ideal, float)[None, :])[0])
-    e_ideal, e_rec = float(ideal[k]), float(rec[k])
+    ideal = np.asarray(r.ideal["ergotropy"], float)
+    k = int(_first_max(ideal[None, :])[0])
+    e_ideal = float(ideal[k])
+    e_rec = float(np.asarray(r.reconstructed["ergotropy"], float)[k])
     return {
         "max_ergotropy": e_rec,
-        "max_ergotropy_se": float(se[k]),
+        "max_ergotropy_se": float(np.asarray(se, float)[k]),
+        "expected_max_ergotropy": float(np.asarray(r.expected["ergotropy"], float)[k]),
         "ideal_max_ergotropy": e_ideal,
         "relative_error": (e_rec - e_ideal) / abs(e_ideal) if e_ideal != 0 else math.nan,
     }
@@ -467,16 +437,18 @@ def evaluate_point(protocol, stage: str) -> dict:
 
     The last two return ``max_ergotropy`` (reconstructed, at the Ωt of the
     model's maximum), ``max_ergotropy_se`` (its bootstrap standard error),
-    ``ideal_max_ergotropy`` and ``relative_error`` = (reconstructed −
-    ideal)/|ideal|.  A module-level function of picklable arguments, for
+    ``expected_max_ergotropy`` (the simulated states without noise:
+    relaxation and pulse errors only), ``ideal_max_ergotropy`` (the model)
+    and ``relative_error`` = (reconstructed − ideal)/|ideal| (the keys of
+    :data:`METRICS`).  A module-level function of picklable arguments, for
     process and Dask executors."""
-    from nmrqb.protocol import Protocol, _suggest
+    from nmrqb.protocol import Protocol, closest_key
 
     if not isinstance(stage, str) or stage not in STAGES:
         near = None
         if isinstance(stage, str) and stage.strip():
             key = stage.strip().lower()
-            near = next((s for s in STAGES if s.startswith(key)), None) or _suggest(stage, STAGES)
+            near = next((s for s in STAGES if s.startswith(key)), None) or closest_key(stage, STAGES)
         hint = f"; did you mean {near!r}?" if near else ""
         raise ProtocolError(f"sweep stage = {short_repr(stage)} is not allowed: use {', '.join(STAGES)}{hint}")
     if not isinstance(protocol, Protocol):
@@ -484,9 +456,296 @@ def evaluate_point(protocol, stage: str) -> dict:
                             f"{type(protocol).__name__}")
     if stage == "battery":
         return _battery(protocol)
-    if stage == "tomography":
-        return _ergotropy_summary(*_tomography(protocol))
     from nmrqb.run import run_protocol
 
+    if stage == "tomography":
+        # the run up to the reconstruction, without the bootstrap and the plan
+        # (same seeds, so the same reconstruction as the full run)
+        r = run_protocol(protocol.replace(**{"analysis.bootstrap": 0}), plan=False)
+        return _ergotropy_summary(r, np.zeros(len(r.omega_t)))
     r = run_protocol(protocol)
-    return _ergotropy_summary(r.ideal["ergotropy"], r.reconstructed["ergotropy"], r.standard_error["ergotropy"])
+    return _ergotropy_summary(r, r.standard_error["ergotropy"])
+
+
+# ============================================================================
+# a whole sweep
+# ============================================================================
+#: Points per saved chunk when none is given, by stage (about 5-20 s of work
+#: per chunk on one core: a chunk is the unit that a resumed sweep skips).
+DEFAULT_CHUNK_POINTS = {"battery": 256, "tomography": 8, "run": 1}
+
+#: What ``nmrqb sweep`` writes into its output folder (and all that
+#: ``--force`` may remove there).
+OUTPUT_NAMES = ("sweep.zarr", "sweep.csv", "summary.json", "protocol.toml", "plots")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A planned sweep: the base ``protocol``, its ``grid`` (axes and
+    replicas), the ``stage`` every point runs and the ``--over`` ``specs``
+    the axes came from.  Build it with :func:`plan_sweep`."""
+
+    protocol: Any
+    grid: Grid
+    stage: str
+    specs: tuple[str, ...] = ()
+
+    def identity(self) -> dict:
+        """What makes two sweeps the same sweep (a resumed sweep must match
+        the saved one): the protocol without its ``[sweep]`` section, the
+        stage, the axes and their values, the replicas."""
+        return {
+            "protocol": self.protocol.replace(sweep=None).to_toml(header=False),
+            "stage": self.stage,
+            "axes": [{"field": a.field, "values": list(a.values)} for a in self.grid.axes],
+            "replicas": self.grid.replicas,
+        }
+
+
+def plan_sweep(protocol, over: Sequence[str] | None = None, replicas: int | None = None,
+               stage: str | None = None) -> Sweep:
+    """The sweep of ``protocol``: ``over`` (the ``--over`` texts; default the
+    protocol's ``sweep.over``), ``replicas`` (default ``sweep.replicas``)
+    and ``stage`` (default ``sweep.stage``).  Every axis and value is checked
+    here (:func:`parse_over`), before anything runs."""
+    from nmrqb.protocol import Protocol
+
+    if not isinstance(protocol, Protocol):
+        raise ProtocolError(f"plan_sweep: protocol must be an nmrqb.protocol.Protocol, got "
+                            f"{type(protocol).__name__}")
+    specs = tuple(protocol.sweep.over if over is None else over)
+    if isinstance(over, str):
+        specs = (over,)
+    stage = protocol.sweep.stage if stage is None else stage
+    if stage not in STAGES:
+        evaluate_point(protocol, stage)  # raises the one-line error with its suggestion
+    replicas = protocol.sweep.replicas if replicas is None else replicas
+    axes = tuple(parse_over(text, protocol) for text in specs)
+    grid = Grid(axes, replicas)
+    if len(grid) > MAX_SWEEP_POINTS:
+        raise ProtocolError(f"sweep of {len(grid)} points is not allowed: at most {MAX_SWEEP_POINTS} (axes × "
+                            "replicas); split it into several sweeps")
+    return Sweep(protocol, grid, stage, specs)
+
+
+#: The most points (grid points × replicas) one sweep may hold.
+MAX_SWEEP_POINTS = 10**8
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from pulses.errors import PulsesError
+    from tomography.errors import TomographyError
+
+    from nmrqb.errors import NmrqbError
+
+    return NmrqbError, PulsesError, TomographyError
+
+
+def evaluate_block(task) -> tuple[int, dict, list, list]:
+    """Evaluate the points of one chunk in a worker: ``task`` is
+    (block number, base protocol, grid, stage, list of point coordinates);
+    returns (block number, metric → values, seeds, error messages).  A point
+    whose protocol is refused by the physics (a user error) is recorded
+    with NaN metrics and its one-line message; anything else propagates."""
+    b, protocol, grid, stage, coords = task
+    names = METRICS[stage]
+    values: dict[str, list] = {m: [] for m in names}
+    seeds: list[int] = []
+    errors: list[str] = []
+    user_errors = _user_errors()
+    for c in coords:
+        p = point_protocol(protocol, grid, grid.index(c))
+        seeds.append(p.acquisition.seed)
+        try:
+            out = evaluate_point(p, stage)
+            err = ""
+        except user_errors as exc:
+            out = {}
+            err = " ".join(str(exc).split()) or type(exc).__name__
+        for m in names:
+            values[m].append(float(out.get(m, math.nan)))
+        errors.append(err)
+    return b, values, seeds, errors
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What :func:`run_sweep` did: the output folder, the dataset, the chunk
+    counts (``computed`` now, ``skipped`` because a resumed sweep had saved
+    them), failed points, seconds and the planning summary."""
+
+    out: Any
+    dataset: Any
+    chunks: int
+    computed: int
+    skipped: int
+    failed_points: int
+    seconds: float
+    summary: dict
+
+
+def _prepare_out(out, resume: bool, force: bool):
+    """The output folder, checked before anything runs: returns (path, an
+    existing store to resume or None).  A folder holding anything but an
+    earlier sweep is never touched."""
+    import shutil
+
+    from nmrqb.errors import DataError
+    from nmrqb.output import _out_path
+    from nmrqb.sweep_store import STORE_NAME, is_sweep_store
+
+    out = _out_path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise DataError(f"--out {str(out)!r} exists and is not a folder")
+    store = out / STORE_NAME
+    if out.is_dir():
+        for leftover in out.glob(f".{STORE_NAME}.*.tmp"):  # a store being created when a run was killed
+            shutil.rmtree(leftover, ignore_errors=True)
+        entries = [e for e in out.iterdir() if not (e.name.startswith(".") and e.name.endswith(".tmp"))]
+        if is_sweep_store(store):
+            if resume:
+                return out, store
+            if not force:
+                raise DataError(f"--out {str(out)!r} holds a sweep: pass --resume to continue it, --force to "
+                                "replace it, or choose another folder")
+            foreign = [e.name for e in entries if e.name not in OUTPUT_NAMES]
+            if foreign:
+                raise DataError(f"--out {str(out)!r} holds files that nmrqb sweep did not write "
+                                f"({', '.join(sorted(foreign)[:3])}): nmrqb does not replace it, even with --force")
+            for e in entries:
+                shutil.rmtree(e) if e.is_dir() and not e.is_symlink() else e.unlink()
+        elif entries:
+            raise DataError(f"--out {str(out)!r} exists and is not an nmrqb sweep (no {STORE_NAME}): choose an "
+                            "empty or new folder")
+    return out, None
+
+
+def _check_resume(attrs: dict, sweep: Sweep, chunks, store) -> None:
+    import json
+
+    from nmrqb.errors import DataError
+
+    saved = json.loads(attrs.get("identity", "{}"))
+    mine = json.loads(json.dumps(sweep.identity()))
+    for key, what in (("stage", "stage"), ("axes", "axes (--over)"), ("replicas", "replicas"),
+                      ("protocol", "protocol")):
+        if saved.get(key) != mine.get(key):
+            raise DataError(f"--resume: the sweep in {str(store.parent)!r} has other {what} than this one: "
+                            "give the same protocol and options, or a new --out")
+    if chunks is not None and tuple(attrs.get("chunks", ())) != tuple(chunks):
+        raise DataError(f"--resume: the sweep in {str(store.parent)!r} was saved in chunks of shape "
+                        f"{tuple(attrs.get('chunks', ()))}, not {tuple(chunks)}: leave out --chunk")
+
+
+def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, resume: bool = False,
+              force: bool = False, chunk: int | None = None, progress: bool = False,
+              target: float = 0.05) -> SweepResult:
+    """Run ``sweep`` and save it in the folder ``out``.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        From :func:`plan_sweep`.
+    out : path
+        The output folder: new or empty, an earlier sweep with ``resume``
+        (continue it) or ``force`` (replace it); anything else is refused.
+        It receives ``sweep.zarr`` (the dataset, saved chunk by chunk as
+        chunks finish), ``protocol.toml`` and, once every chunk is saved,
+        ``sweep.csv``, ``summary.json`` and ``plots/``.
+    executor : nmrqb.parallel.Executor, optional
+        Where the chunks run (default: local processes,
+        :func:`nmrqb.parallel.make_executor`); not closed here if given.
+    workers : int, optional
+        Workers of the default executor.
+    resume : bool
+        Continue the sweep saved in ``out``: the chunks saved there are
+        skipped, the others computed.  The saved sweep must be this one
+        (same protocol, stage, axes and replicas).
+    chunk : int, optional
+        Points per chunk (default :data:`DEFAULT_CHUNK_POINTS` of the
+        stage); a resumed sweep keeps its own.
+    progress : bool
+        A progress bar (points done, rate, time left) on stderr.
+    target : float
+        The relative precision of the planning summary (0.05: ±5 %).
+
+    The results never depend on the executor, the workers, the chunking or
+    an interruption: every point's seed comes from its coordinates.
+    """
+    import json
+    import time
+
+    from tqdm import tqdm
+
+    from nmrqb import sweep_report, sweep_store
+    from nmrqb.output import versions
+    from nmrqb.parallel import make_executor
+
+    if not isinstance(sweep, Sweep):
+        raise ProtocolError(f"run_sweep: sweep must be a Sweep (from plan_sweep), got {type(sweep).__name__}")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer))
+                              or not 1 <= chunk <= 10**7):
+        raise ProtocolError(f"--chunk = {short_repr(chunk)} is not allowed: give points per chunk, a whole "
+                            "number from 1 to 1e7")
+    if not (isinstance(target, (int, float)) and 0 < target < 1):
+        raise ProtocolError(f"target = {short_repr(target)} is not allowed: give a relative precision 0 < x < 1")
+    t0 = time.perf_counter()
+    out, existing = _prepare_out(out, resume, force)
+    grid = sweep.grid
+    metrics = METRICS[sweep.stage]
+    store = out / sweep_store.STORE_NAME
+    given = chunk if chunk is not None else sweep.protocol.sweep.chunk
+    chunks = sweep_store.chunk_shape(grid.shape, given or DEFAULT_CHUNK_POINTS[sweep.stage])
+    if existing is not None:
+        group, layout, attrs = sweep_store.open_store(store)
+        _check_resume(attrs, sweep, chunks if given is not None else None, store)
+    else:
+        import secrets
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "protocol.toml").write_text(sweep.protocol.to_toml(), encoding="utf-8")
+        tmp = out / f".{sweep_store.STORE_NAME}.{secrets.token_hex(4)}.tmp"
+        attrs = {
+            "stage": sweep.stage,
+            "over": list(sweep.specs),
+            "fields": list(grid.fields),
+            "replicas": grid.replicas,
+            "chunks": list(chunks),
+            "protocol": sweep.protocol.to_toml(),
+            "identity": json.dumps(sweep.identity()),
+            "versions": versions(),
+        }
+        sweep_store.create_store(tmp, [(a.field, a.values) for a in grid.axes], grid.replicas, metrics, chunks,
+                                 attrs)
+        os.replace(tmp, store)  # the store appears whole or not at all
+        group, layout, attrs = sweep_store.open_store(store)
+    saved = sweep_store.saved_blocks(group, layout)
+    todo = [b for b in range(len(layout)) if b not in saved]
+    tasks = [(b, sweep.protocol, grid, sweep.stage, list(layout.points(b))) for b in todo]
+    done_points = sum(math.prod(s.stop - s.start for s in layout.block(b)) for b in saved)
+    own = executor is None
+    if own and todo:
+        executor = make_executor("local", workers)
+    bar = tqdm(total=len(grid), initial=done_points, unit="pt", desc=f"nmrqb sweep {sweep.stage}",
+               disable=not progress, dynamic_ncols=True)
+    computed = 0
+    try:
+        if todo:
+            for _, (b, values, seeds, errors) in executor.map_unordered(evaluate_block, tasks):
+                sweep_store.write_block(group, layout, b, values, np.asarray(seeds), np.asarray(errors, object))
+                computed += 1
+                bar.update(len(seeds))
+    except BaseException:
+        if own and executor is not None:
+            executor.terminate()
+        raise
+    finally:
+        bar.close()
+    if own and executor is not None:
+        executor.close()
+    ds = sweep_store.load_sweep(store)
+    summary = sweep_report.planning_summary(ds, target=target, confidence=sweep.protocol.analysis.confidence)
+    sweep_report.write_outputs(ds, out, summary)
+    failed = int(np.sum(ds["status"].values == sweep_store.STATUS_FAILED))
+    return SweepResult(out=out, dataset=ds, chunks=len(layout), computed=computed, skipped=len(saved),
+                       failed_points=failed, seconds=time.perf_counter() - t0, summary=summary)
