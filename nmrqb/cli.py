@@ -486,6 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
+            # always ours, also where SIGINT was inherited ignored (a job started with '&'):
+            # Ctrl-C or kill -INT ends nmrqb the same way wherever it was started from
             previous_int = signal.signal(signal.SIGINT, _on_sigint)
         except ValueError:  # not the main thread (e.g. called from a worker): keep the default
             previous = previous_int = None

@@ -431,8 +431,9 @@ def evaluate_point(protocol, stage: str) -> dict:
       protocol's Ωt, no simulation): ``max_ergotropy``, ``max_power``,
       ``capacity``, ``max_l1_coherence``;
     * ``"tomography"`` — the simulated, noisy experiment reconstructed as
-      :func:`nmrqb.run.run_protocol` does it, without the bootstrap and the
-      plan (so ``max_ergotropy_se`` is 0);
+      :func:`nmrqb.run.run_protocol` does it, at the one Ωt where the
+      model's ergotropy is largest (the only one the metrics need), without
+      the bootstrap and the plan (so ``max_ergotropy_se`` is 0);
     * ``"run"`` — :func:`nmrqb.run.run_protocol`, bootstrap included.
 
     The last two return ``max_ergotropy`` (reconstructed, at the Ωt of the
@@ -459,10 +460,15 @@ def evaluate_point(protocol, stage: str) -> dict:
     from nmrqb.run import run_protocol
 
     if stage == "tomography":
-        # the run up to the reconstruction, without the bootstrap and the plan
-        # (same seeds, so the same reconstruction as the full run)
-        r = run_protocol(protocol.replace(**{"analysis.bootstrap": 0}), plan=False)
-        return _ergotropy_summary(r, np.zeros(len(r.omega_t)))
+        # only the metric's Ωt is simulated: the model's maximum, found first
+        from nmrqb.battery import _first_max, charge
+
+        omega_t = protocol.omega_t()
+        ideal = np.asarray(charge(protocol.model(), protocol.T, omega_t).ergotropy, float)
+        k = int(_first_max(ideal[None, :])[0])
+        one = protocol.replace(**{"charging.omega_t": [float(omega_t[k])], "analysis.bootstrap": 0})
+        r = run_protocol(one, plan=False)
+        return _ergotropy_summary(r, np.zeros(1))
     r = run_protocol(protocol)
     return _ergotropy_summary(r, r.standard_error["ergotropy"])
 

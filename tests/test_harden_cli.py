@@ -235,9 +235,13 @@ def test_ctrl_c_that_a_library_turns_into_another_error_is_still_an_interruption
         return 0
 
     monkeypatch.setattr(cli, "_cmd_state", boom)
-    assert cli.main(["state"]) == 130
-    assert capsys.readouterr().err == "nmrqb: interrupted\n"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive shell
+    try:
+        assert cli.main(["state"]) == 130
+        assert capsys.readouterr().err == "nmrqb: interrupted\n"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_bugs_are_not_disguised_as_user_errors(monkeypatch):

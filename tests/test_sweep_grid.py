@@ -218,6 +218,10 @@ def test_reduced_run_point_is_finite_and_agrees_with_tomography(small):
     assert run["ideal_max_ergotropy"] == pytest.approx(ideal, abs=1e-12)
     assert run["relative_error"] == pytest.approx((run["max_ergotropy"] - ideal) / ideal)
     assert abs(run["relative_error"]) < 0.2
-    tomo = evaluate_point(p, "tomography")  # same seeds, same reconstruction, no bootstrap
-    assert tomo["max_ergotropy"] == pytest.approx(run["max_ergotropy"], rel=1e-9, abs=1e-12)
+    # the tomography stage simulates only the maximum's Ωt: other noise draws,
+    # the same noiseless experiment, an estimate within the run's error bars
+    tomo = evaluate_point(p, "tomography")
     assert tomo["max_ergotropy_se"] == 0.0
+    assert tomo["ideal_max_ergotropy"] == run["ideal_max_ergotropy"]
+    assert tomo["expected_max_ergotropy"] == pytest.approx(run["expected_max_ergotropy"], rel=1e-9)
+    assert abs(tomo["max_ergotropy"] - run["max_ergotropy"]) < 5 * math.sqrt(2) * run["max_ergotropy_se"]
