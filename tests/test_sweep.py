@@ -362,3 +362,17 @@ def test_cli_battery_sweep_prints_the_summary(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.startswith("3 points (3 × 1) in 1 chunks: 1 computed, 0 already saved")
     assert "max_ergotropy:" in r.stdout and "sweep.zarr" in r.stdout
+
+
+def test_validate_checks_the_sweep_axes_against_the_protocol(proto, tmp_path, capsys):
+    from nmrqb import cli
+
+    good = tmp_path / "good.toml"
+    good.write_text(proto.to_toml())
+    assert cli.main(["validate", str(good)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(proto.replace(**{"sweep.over": ["acquisition.snrr=1,2"]}).to_toml())
+    capsys.readouterr()
+    assert cli.main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'acquisition.snr'" in err
