@@ -741,9 +741,17 @@ def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, r
                 sweep_store.write_block(group, layout, b, values, np.asarray(seeds), np.asarray(errors, object))
                 computed += 1
                 bar.update(len(seeds))
-    except BaseException:
+    except BaseException as exc:
         if own and executor is not None:
             executor.terminate()
+        from concurrent.futures.process import BrokenProcessPool
+
+        if isinstance(exc, BrokenProcessPool):
+            from nmrqb.errors import NmrqbError
+
+            raise NmrqbError(f"a sweep worker process died (out of memory, or killed) after {computed} of "
+                             f"{len(todo)} chunks: the saved chunks are kept in {str(store)!r}; continue with "
+                             "--resume (fewer --workers if memory ran out)") from None
         raise
     finally:
         bar.close()

@@ -376,3 +376,19 @@ def test_validate_checks_the_sweep_axes_against_the_protocol(proto, tmp_path, ca
     assert cli.main(["validate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did you mean 'acquisition.snr'" in err
+
+
+def _die(task):
+    os._exit(3)  # a worker killed (out of memory, kill -9)
+
+
+def test_a_dead_worker_is_a_one_line_error_and_keeps_the_saved_chunks(proto, tmp_path, monkeypatch):
+    import nmrqb.sweep as sweep_mod
+    from nmrqb.errors import NmrqbError
+
+    sw = plan_sweep(proto, ["model.Delta=1,2"], stage="battery")
+    monkeypatch.setattr(sweep_mod, "evaluate_block", _die)
+    with pytest.raises(NmrqbError) as ei:
+        run_sweep(sw, tmp_path / "s", workers=1)
+    assert "--resume" in str(ei.value) and "\n" not in str(ei.value)
+    assert (tmp_path / "s" / "sweep.zarr").is_dir()
