@@ -190,7 +190,18 @@ def format_summary(summary: dict) -> list[str]:
 
 def _is_log(values: np.ndarray) -> bool:
     v = np.asarray(values)
-    return v.dtype.kind in "fi" and v.size > 2 and bool(np.all(v > 0)) and v.max() / v.min() > 20
+    return v.dtype.kind in "fi" and v.size > 2 and bool(np.all(v > 0)) and v.max() / v.min() >= 10
+
+
+def _plain_log_ticks(ax, axis: str = "x") -> None:
+    """Log-scale ticks written 0.5, 1, 2 … rather than 5×10⁻¹."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(fmt)
+    target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
 def plot_sweep(ds, metric: str, x: str | None = None, hue: str | None = None):
@@ -234,8 +245,17 @@ def plot_sweep(ds, metric: str, x: str | None = None, hue: str | None = None):
         if ds.sizes["replica"] > 1:
             sd = np.asarray(sub.std("replica", ddof=1).values, float)
             ax.fill_between(xs, mean - sd, mean + sd, color=line.get_color(), alpha=0.2, lw=0)
+        if metric == "max_ergotropy" and "ideal_max_ergotropy" in ds.data_vars:  # the model's value, for scale
+            ideal = ds["ideal_max_ergotropy"].where(ds["status"] == 1)
+            ideal = ideal.isel(fixed) if fixed else ideal
+            ideal = ideal if h is None else ideal.isel({hue: h})
+            ax.plot(xs, np.asarray(ideal.mean("replica").values, float), ls="--", lw=1, color=line.get_color(),
+                    label="model" if h is None else None)
     if _is_log(xs):
         ax.set_xscale("log")
+        _plain_log_ticks(ax)
+    if metric == "max_ergotropy" and hue is None and "ideal_max_ergotropy" in ds.data_vars:
+        ax.legend(fontsize=8)
     ax.set_xlabel(x)
     ax.set_ylabel(metric + (" (mean ± std over replicas)" if ds.sizes["replica"] > 1 else ""))
     ax.set_title(f"{ds.attrs.get('stage', '')} sweep" + (f" at {', '.join(title_bits)}" if title_bits else ""),
@@ -270,6 +290,7 @@ def plot_error_scaling(ds, summary: dict):
         if e["min_snr"] is not None and e["reached"] == "on grid":
             ax.axvline(e["min_snr"], color=line.get_color(), ls=":", lw=1)
     ax.axhline(target, color="k", ls="--", lw=1, label=f"±{target:.0%}")
+    _plain_log_ticks(ax, "x")
     ax.set_xlabel(summary["snr_field"])
     ax.set_ylabel(f"z·std of relative ergotropy error (z = {z:.2f})")
     ax.set_title("tomography error and its 1/SNR scaling", fontsize=10)
