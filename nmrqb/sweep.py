@@ -511,8 +511,9 @@ class Sweep:
 def plan_sweep(protocol, over: Sequence[str] | None = None, replicas: int | None = None,
                stage: str | None = None) -> Sweep:
     """The sweep of ``protocol``: ``over`` (the ``--over`` texts; default the
-    protocol's ``sweep.over``), ``replicas`` (default ``sweep.replicas``)
-    and ``stage`` (default ``sweep.stage``).  Every axis and value is checked
+    protocol's ``sweep.over``), ``replicas`` (default ``sweep.replicas``,
+    but 1 when ``stage`` overrides the protocol's stage with the noiseless
+    ``battery``) and ``stage`` (default ``sweep.stage``).  Every axis and value is checked
     here (:func:`parse_over`), before anything runs."""
     from nmrqb.protocol import Protocol
 
@@ -525,7 +526,8 @@ def plan_sweep(protocol, over: Sequence[str] | None = None, replicas: int | None
     stage = protocol.sweep.stage if stage is None else stage
     if stage not in STAGES:
         evaluate_point(protocol, stage)  # raises the one-line error with its suggestion
-    replicas = protocol.sweep.replicas if replicas is None else replicas
+    if replicas is None:  # the [sweep] replicas belong to its stage; a battery stage asked for instead has no noise
+        replicas = 1 if stage == "battery" != protocol.sweep.stage else protocol.sweep.replicas
     axes = tuple(parse_over(text, protocol) for text in specs)
     grid = Grid(axes, replicas)
     if len(grid) > MAX_SWEEP_POINTS:

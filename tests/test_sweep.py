@@ -81,10 +81,8 @@ def test_chunk_shape_takes_whole_trailing_dimensions():
 
 # ------------------------------------------------------------- the protocol
 def test_sweep_section_round_trips_and_is_the_default_of_plan_sweep(proto):
-    text = proto.to_toml().replace('[sweep]\nover = []\nreplicas = 1\nstage = "tomography"',
-                                   '[sweep]\nover = ["acquisition.snr=10:1000:log3", "model.Delta=1,2"]\n'
-                                   'replicas = 4\nstage = "battery"\nchunk = 5')
-    p = loads_protocol(text)
+    p = proto.replace(**{"sweep.over": ["acquisition.snr=10:1000:log3", "model.Delta=1,2"], "sweep.replicas": 4,
+                         "sweep.stage": "battery", "sweep.chunk": 5})
     assert p.sweep.over == ("acquisition.snr=10:1000:log3", "model.Delta=1,2") and p.sweep.chunk == 5
     assert loads_protocol(p.to_toml()) == p
     sw = plan_sweep(p)
