@@ -395,6 +395,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         result = run_sweep(sweep, args.out, executor=executor, workers=args.workers, resume=args.resume,
                            force=args.force, chunk=args.chunk, progress=not args.quiet and not args.json,
                            target=args.target)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        which = " (SIGTERM)" if isinstance(exc, _Terminated) else ""
+        print(f"nmrqb: interrupted{which}: the chunks saved so far are kept in {args.out}; continue with "
+              "--resume", file=sys.stderr)
+        return EXIT_SIGTERM if which else EXIT_SIGINT
     finally:
         if executor is not None:
             executor.close()

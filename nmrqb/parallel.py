@@ -156,6 +156,43 @@ def _limit_blas_in_worker() -> None:
     _WORKER_LIMITER = threadpool_limits(limits=1, user_api="blas")
 
 
+@contextmanager
+def _sigint_ignored(active: bool = True) -> Iterator[None]:
+    """SIGINT ignored while worker processes are started (they inherit it
+    through exec, so a Ctrl-C sent to the whole process group during their
+    start-up prints no traceback from them); the parent's handler is back
+    after."""
+    import signal
+    import threading
+
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _init_local_worker() -> None:
+    """Initializer of local worker processes: BLAS on one thread, Ctrl-C
+    ignored (a terminal sends SIGINT to the whole process group; the parent
+    handles it and stops the workers, so they print nothing), no
+    multiprocessing lock for tqdm."""
+    import signal
+    import threading
+
+    from tqdm import tqdm
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing semaphore; a worker stopped by
+    # terminate() never releases it and the resource tracker then warns of a
+    # leak at exit.  Progress bars in a worker are disabled anyway.
+    tqdm.set_lock(threading.RLock())
+    _limit_blas_in_worker()
+
+
 def thread_map(fn: Callable[[Any], Any], items: Iterable, workers: int | None = None) -> list:
     """``[fn(x) for x in items]`` on a thread pool, results in input order.
 
@@ -257,7 +294,7 @@ class LocalExecutor(_ContextExecutor):
                 self._pool = ProcessPoolExecutor(
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_limit_blas_in_worker,
+                    initializer=_init_local_worker,
                 )
         return self._pool
 
@@ -270,7 +307,9 @@ class LocalExecutor(_ContextExecutor):
             With ``kind="process"``, if ``fn`` cannot be pickled.
         """
         self._check_picklable(fn)
-        return self._get_pool().map(fn, items)
+        pool = self._get_pool()
+        with _sigint_ignored(self.kind == "process"):
+            return pool.map(fn, items)
 
     def _check_picklable(self, fn) -> None:
         if self.kind == "process":
@@ -288,7 +327,8 @@ class LocalExecutor(_ContextExecutor):
         closing the iterator cancels the calls not started."""
         self._check_picklable(fn)
         pool = self._get_pool()
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        with _sigint_ignored(self.kind == "process"):  # workers start here, ignoring Ctrl-C from their first line
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
         return self._unordered(futures)
 
     @staticmethod
@@ -314,17 +354,14 @@ class LocalExecutor(_ContextExecutor):
             return
         running = getattr(pool, "_processes", None)  # ProcessPoolExecutor's own table of workers
         procs = list(running.values()) if isinstance(running, dict) else []
-        pool.shutdown(wait=False, cancel_futures=True)
         for proc in procs:
             try:
                 proc.terminate()
             except (OSError, ValueError, AttributeError):
                 pass
-        for proc in procs:
-            try:
-                proc.join(5)
-            except (OSError, ValueError, AttributeError, AssertionError):
-                pass
+        # with its workers gone the pool breaks; shutting it down then returns
+        # at once and releases its queues (no leaked semaphores at exit)
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def __repr__(self) -> str:
         return f"LocalExecutor(workers={self.workers}, kind={self.kind!r})"

@@ -390,3 +390,24 @@ def test_a_dead_worker_is_a_one_line_error_and_keeps_the_saved_chunks(proto, tmp
         run_sweep(sw, tmp_path / "s", workers=1)
     assert "--resume" in str(ei.value) and "\n" not in str(ei.value)
     assert (tmp_path / "s" / "sweep.zarr").is_dir()
+
+
+def test_ctrl_c_to_the_process_group_is_one_line_and_the_sweep_resumes(fast, tmp_path):
+    """A terminal's Ctrl-C reaches the parent and its workers: the workers
+    print nothing, the parent one line, and --resume finishes the sweep."""
+    proto_file = tmp_path / "p.toml"
+    proto_file.write_text(fast.to_toml())
+    args = [sys.executable, "-m", "nmrqb", "sweep", str(proto_file), "--over", "acquisition.snr=2,4,8",
+            "--replicas", "4", "--chunk", "1", "--workers", "2", "--quiet", "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    store = tmp_path / "o" / "sweep.zarr"
+    deadline = time.time() + 240
+    while _status_files(store) < 1 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.count("\n") == 1 and err.startswith("nmrqb: interrupted") and "--resume" in err, err
+    r = subprocess.run(args[:-3] + ["--out", str(tmp_path / "o"), "--resume"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and "already saved" in r.stdout, r.stderr[-2000:]
