@@ -1,14 +1,26 @@
 """tomography: measurement models, density-matrix estimators and their
-uncertainties for NMR state tomography.
+uncertainties for NMR state tomography, and for count data of projective
+Pauli measurements.
 
 A general estimation library: it works on line amplitudes, noise levels and
 readout unitaries and never imports ``nmrqb``.  NMR measures ensemble
 expectation values, so every spectral line amplitude is affine in the Pauli
-coefficients of ρ, a = b + Ac, with Gaussian noise.  The package holds
+coefficients of ρ, a = b + Ac, with Gaussian noise.  Projective measurements
+give counts; their outcome probabilities are affine in c too, and
+:func:`from_pauli_counts` turns counts into a :class:`CountData` (the
+outcome-probability model, the frequencies and their multinomial noise
+model) that every estimator, :func:`bootstrap` and
+:func:`fisher_standard_errors` take in place of (model, amplitudes, sigma).
+Qubit order: qubit 0 is the leftmost letter of every label and bitstring and
+the first tensor factor (``docs/tomography.md``; ``qiskit_order=True`` reads
+qiskit's reversed order).  The package holds
 
 * :mod:`tomography.model` — readouts, lines, the measurement model A with its
   rank, condition number and undetermined coefficients, NMR two-spin and
   n-qubit Pauli-product presets;
+* :mod:`tomography.counts` — count data of the 3**n Pauli settings: the
+  outcome-probability model (sparse, diagonal AᵀA, fast products), hedged
+  multinomial σ, qiskit's bit order;
 * :mod:`tomography.estimators` — linear inversion, weighted least squares,
   projected least squares, Gaussian maximum likelihood (certified
   convergence), NMR deviation data with α given or estimated;
@@ -37,6 +49,7 @@ a call whose arrays would exceed 2 GiB (``bootstrap`` beyond its cap of
 refused before anything is allocated, with the size it would need.
 """
 
+from tomography.counts import CountData, from_pauli_counts, pauli_settings, simulate_pauli_counts
 from tomography.errors import (
     ConvergenceError,
     DataError,
@@ -102,6 +115,11 @@ __all__ = [
     "nmr_two_spin_model",
     "pauli_product_readouts",
     "pauli_product_model",
+    # count data
+    "CountData",
+    "from_pauli_counts",
+    "pauli_settings",
+    "simulate_pauli_counts",
     # Pauli bookkeeping
     "pauli_labels",
     "pauli_index",

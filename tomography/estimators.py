@@ -13,6 +13,12 @@ amplitudes, noise levels) returning a state with its diagnostics.
 * :func:`deviation_estimate` — NMR deviation data ρ = (1−α)I/d + α ρ_t:
   the traceless deviation, α (given or estimated) and the α-normalised state.
 
+Every estimator also takes a :class:`~tomography.counts.CountData` in place
+of (model, amplitudes, sigma): projective Pauli counts as outcome
+probabilities with their hedged multinomial σ.  Count models of six or more
+qubits never form AᵀWA (:class:`_CountNormal`: fast products, conjugate
+gradients, Lanczos/LOBPCG eigenvalue bounds for the MLE certificate).
+
 The linear estimators return a Hermitian unit-trace matrix that need not be
 positive (its smallest eigenvalue is reported); the physical ones always
 return a density matrix.  Every number in an estimate is finite and every
@@ -33,6 +39,7 @@ return): their matrices are small, and threads only cost there.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +48,19 @@ import qutip
 import scipy.linalg
 
 from tomography._blas import single_threaded
-from tomography._checks import VALUE_MAX, VALUE_MIN, check_bool, check_int, check_range, numeric_array, show
+import scipy.sparse.linalg
+
+from tomography._checks import (
+    VALUE_MAX,
+    VALUE_MIN,
+    check_bool,
+    check_int,
+    check_range,
+    numeric_array,
+    require_memory,
+    show,
+)
+from tomography.counts import CountData, _CountStructure, _structure
 from tomography.errors import ConvergenceError, DataError, ModelError, StateError
 from tomography.model import SIGMA_MAX, SIGMA_MIN, MeasurementModel, _as_sigma
 from tomography.pauli import (
@@ -224,8 +243,22 @@ class DeviationEstimate:
 # --------------------------------------------------------------------------
 def _check_model(model: Any) -> MeasurementModel:
     if not isinstance(model, MeasurementModel):
-        raise ModelError(f"model must be a tomography.MeasurementModel, got {type(model).__name__}")
+        raise ModelError(
+            f"model must be a tomography.MeasurementModel (or tomography.CountData), got {type(model).__name__}"
+        )
     return model
+
+
+def _inputs(model: Any, amplitudes: Any, sigma: Any, where: str) -> tuple[MeasurementModel, Any, Any]:
+    """(model, amplitudes, sigma): given, or taken from a :class:`~tomography.CountData`."""
+    if isinstance(model, CountData):
+        if amplitudes is not None or sigma is not None:
+            raise DataError(
+                f"{where}: amplitudes and sigma come from the count data (frequencies and hedged multinomial σ); "
+                "give them only with a MeasurementModel (pass method and options by keyword)"
+            )
+        return model.model, model.frequencies, model.sigma
+    return _check_model(model), amplitudes, sigma
 
 
 def _data(model: MeasurementModel, amplitudes: Any) -> np.ndarray:
@@ -291,6 +324,10 @@ class _Normal:
         else:
             self.k = 1.0
             self.unit = self
+            if not self.diag:
+                m = model.n_coefficients
+                require_memory(3 * m * m * 8, f"model {show(model.name)}: the normal matrix AᵀWA of a "
+                               f"{model.n_qubits}-qubit model whose columns share lines ({m}×{m})", ModelError)
             g = model._gram(w)
             self.g0 = g
             self.chol = self.pinv0 = self.inv0 = None
@@ -348,8 +385,20 @@ class _Normal:
         return max(lo, 0.0) * self.k, float(ev.max()) * self.k
 
 
-def _normal(model: MeasurementModel, s: np.ndarray | None) -> _Normal:
+#: Count models of at least this many qubits solve their normal equations
+#: with the fast count products (never forming AᵀWA); smaller ones are dense.
+_COUNT_OPERATOR_QUBITS = 6
+
+#: Iteration cap of the conjugate gradients on count models (they stop at
+#: round-off long before: a few hundred iterations at seven qubits).
+_CG_MAX_ITERATIONS = 20_000
+
+
+def _normal(model: MeasurementModel, s: np.ndarray | None) -> _Normal | _CountNormal:
     """Normal equations for noise levels s (None: unit weights)."""
+    struct = _structure(model)
+    if struct is not None and model.n_qubits >= _COUNT_OPERATOR_QUBITS:
+        return _CountNormal(model, struct, np.ones(model.n_lines) if s is None else 1.0 / s**2)
     unit = model.__dict__.get("_unit_normal")
     if unit is None:
         unit = _Normal(model, np.ones(model.n_lines))
@@ -362,23 +411,174 @@ def _normal(model: MeasurementModel, s: np.ndarray | None) -> _Normal:
     return _Normal(model, 1.0 / s**2)
 
 
-def _linear_solution(model: MeasurementModel, y: np.ndarray, s: np.ndarray | None, weighted: bool):
-    """Least-squares coefficients and their covariance (diag vector or matrix)."""
+class _CountHessian:
+    """AᵀWA of a count model as an operator: ``H @ c`` for (m,) or (B, m)."""
+
+    ndim = 2
+
+    def __init__(self, normal: _CountNormal):
+        self.normal = normal
+
+    def __matmul__(self, c: np.ndarray) -> np.ndarray:
+        return self.normal.matvec(c)
+
+
+class _CountNormal:
+    """The normal equations of a count model without forming AᵀWA.
+
+    Products cost two fast Walsh–Hadamard passes
+    (:class:`~tomography.counts._CountStructure`); solves are Jacobi-
+    preconditioned conjugate gradients to round-off; the extreme eigenvalues
+    (the MLE's step size and certificate) come from Lanczos (largest) and
+    preconditioned LOBPCG (smallest), widened by their residual norms (an
+    eigenvalue lies within ‖r‖ of a Ritz value) and clipped to the rigorous
+    per-setting bounds :meth:`~tomography.counts._CountStructure.gram_bounds`.
+    The dense inverse (standard errors) is formed only on request, within
+    the 2 GiB limit (six qubits, not seven).  It offers what the estimators
+    use of :class:`_Normal`: ``w``, ``g`` (an operator), ``solve``,
+    ``inverse`` and ``eig_range``.
+    """
+
+    def __init__(self, model: MeasurementModel, struct: _CountStructure, w: np.ndarray):
+        self.model = model
+        self.struct = struct
+        self.w = w
+        self.jacobi = struct.gram_diagonal(w)
+        self._range: tuple[float, float] | None = None
+
+    @property
+    def g(self) -> _CountHessian:
+        return _CountHessian(self)
+
+    def matvec(self, c: np.ndarray) -> np.ndarray:
+        return self.struct.apply_transpose(self.w * self.struct.apply(c))
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """(AᵀWA)⁻¹ rhs for (..., m) by Jacobi-preconditioned conjugate gradients.
+
+        Stops at relative residual ≤ 1e-13 or, at round-off, when the best
+        residual has not halved in 100 iterations; a stop above 1e-9 is a
+        ConvergenceError.
+        """
+        b = np.atleast_2d(rhs)
+        x = np.zeros_like(b)
+        r = b.copy()
+        z = r / self.jacobi
+        p = z.copy()
+        rz = np.einsum("ij,ij->i", r, z)
+        scale = np.maximum(np.linalg.norm(b, axis=1), VALUE_MIN)
+        best = checkpoint = np.inf
+        worst = np.inf
+        for it in range(1, _CG_MAX_ITERATIONS + 1):
+            rel = np.linalg.norm(r, axis=1) / scale
+            worst = float(rel.max())
+            if worst <= 1e-13:
+                break
+            best = min(best, worst)
+            if it % 100 == 0:
+                if best > 0.5 * checkpoint:
+                    break
+                checkpoint = best
+            done = rel <= 1e-13
+            hp = self.matvec(p)
+            php = np.einsum("ij,ij->i", p, hp)
+            alpha = np.where(done | (php <= 0), 0.0, rz / np.where(php > 0, php, 1.0))
+            x += alpha[:, None] * p
+            r -= alpha[:, None] * hp
+            z = r / self.jacobi
+            rz_new = np.einsum("ij,ij->i", r, z)
+            beta = np.where(rz > 0, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+            p = z + beta[:, None] * p
+            rz = rz_new
+        if worst > 1e-9:  # pragma: no cover (κ of AᵀWA is bounded through the hedge)
+            raise ConvergenceError(
+                f"sigma: conjugate gradients on the normal equations of model {show(self.model.name)} stopped at "
+                f"relative residual {worst:.3g} (> 1e-9): the noise levels are too disparate"
+            )
+        return x.reshape(rhs.shape)
+
+    def inverse(self) -> np.ndarray:
+        """(AᵀWA)⁻¹ as a dense (m, m) matrix (refused beyond 2 GiB)."""
+        m = self.model.n_coefficients
+        require_memory(3 * m * m * 8, f"the covariance (AᵀWA)⁻¹ of a {self.model.n_qubits}-qubit count estimate "
+                       f"({m}×{m}; the linear, PLS and ML estimates need none)")
+        g = self.model._gram(self.w)
+        try:
+            chol = scipy.linalg.cho_factor(g)
+        except (np.linalg.LinAlgError, ValueError):  # pragma: no cover (the count model is complete)
+            raise DataError(f"sigma: AᵀWA of model {show(self.model.name)} is numerically singular") from None
+        return scipy.linalg.cho_solve(chol, np.eye(m))
+
+    def eig_range(self) -> tuple[float, float]:
+        """(λ_min, λ_max) of AᵀWA: iterative, residual-widened, within the rigorous bounds."""
+        if self._range is not None:
+            return self._range
+        lo_bound, hi_bound = self.struct.gram_bounds(self.w)
+        m = self.model.n_coefficients
+        op = scipy.sparse.linalg.LinearOperator((m, m), matvec=lambda v: self.matvec(np.ravel(v)),
+                                                 matmat=lambda v: self.matvec(v.T).T, dtype=np.float64)
+        start = 1.0 + 0.5 * np.cos(np.arange(m))  # deterministic, not an eigenvector
+        hi, lo = hi_bound, lo_bound
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                theta, vec = scipy.sparse.linalg.eigsh(op, k=1, which="LA", tol=1e-10, v0=start)
+                v = vec[:, 0]
+                hi = min(hi_bound, float(theta[0]) + float(np.linalg.norm(self.matvec(v) - theta[0] * v)))
+            except (scipy.sparse.linalg.ArpackError, scipy.sparse.linalg.ArpackNoConvergence):  # pragma: no cover
+                pass
+            try:
+                pre = scipy.sparse.linalg.LinearOperator((m, m), matvec=lambda v: np.ravel(v) / self.jacobi,
+                                                          matmat=lambda v: v / self.jacobi[:, None], dtype=np.float64)
+                theta, vec = scipy.sparse.linalg.lobpcg(op, start[:, None], M=pre, largest=False, tol=1e-9,
+                                                        maxiter=2000)
+                v = vec[:, 0] / np.linalg.norm(vec[:, 0])
+                res = float(np.linalg.norm(self.matvec(v) - theta[0] * v))
+                lo = max(lo_bound, float(theta[0]) - res)
+            except (np.linalg.LinAlgError, ValueError):  # pragma: no cover
+                pass
+        # widen by the round-off of the products themselves
+        self._range = (lo * (1 - 1e-12), max(hi, lo) * (1 + 1e-12))
+        return self._range
+
+
+def _linear_solution(model: MeasurementModel, y: np.ndarray, s: np.ndarray | None, weighted: bool,
+                     cov: str = "full"):
+    """Least-squares coefficients and their covariance (diag vector or matrix).
+
+    ``cov``: ``"none"`` (coefficients only), ``"se"`` (what the standard
+    errors need: the same as ``"full"`` for dense models, the variances
+    only for count operators) or ``"full"``.
+    """
+    ne = _normal(model, s if weighted else None)
+    if isinstance(ne, _CountNormal):
+        unit = ne.struct.gram_diagonal(np.ones(model.n_lines))
+        if weighted:
+            c = ne.solve(model._apply_transpose(y * ne.w))
+            if cov == "none":
+                return c, None
+            inv = ne.inverse()
+            return c, (np.diag(inv).copy() if cov == "se" else inv)
+        c = model._apply_transpose(y) / unit  # AᵀA is diagonal for count models
+        if s is None or cov == "none":
+            return c, None
+        if cov == "se":  # diag(A⁺ΣA⁺ᵀ) = diag(AᵀΣA)/g²
+            return c, ne.struct.gram_diagonal(s**2) / unit**2
+        require_memory(3 * model.n_coefficients**2 * 8, f"the covariance of a {model.n_qubits}-qubit count estimate")
+        return c, model._gram(s**2) / np.outer(unit, unit)
     if weighted:
-        ne = _normal(model, s)
         c = ne.solve(model._apply_transpose(y * ne.w))
-        cov = ne.inverse()
+        out = None if cov == "none" else ne.inverse()
     else:
-        ne = _normal(model, None)
         c = ne.solve(model._apply_transpose(y))
-        cov = None
-        if s is not None:
+        out = None
+        if s is not None and cov != "none":
             if ne.diag:  # A⁺ΣA⁺ᵀ, diagonal: Σ_l A_lP² σ_l² / g_P²
-                cov = model._gram(s**2) * ne.inv0**2
+                out = model._gram(s**2) * ne.inv0**2
             else:  # A⁺ = G⁺Aᵀ (G = AᵀA), so A⁺ΣA⁺ᵀ = G⁺(AᵀΣA)G⁺: m×m work only
-                cov = ne.solve(ne.solve(model._gram(s**2)).T)
-                cov = (cov + cov.T) / 2
-    return c, cov
+                out = ne.solve(ne.solve(model._gram(s**2)).T)
+                out = (out + out.T) / 2
+    return c, out
 
 
 def _cov_outputs(cov, m: int):
@@ -477,13 +677,14 @@ _NAMES = {"linear": "linear-inversion", "wls": "weighted least-squares", "pls": 
 # --------------------------------------------------------------------------
 @single_threaded
 def linear_inversion(
-    model: MeasurementModel, amplitudes: Any, sigma: Any = None, *, allow_incomplete: bool = False
+    model: MeasurementModel | CountData, amplitudes: Any = None, sigma: Any = None, *, allow_incomplete: bool = False
 ) -> Estimate:
     """Linear inversion (ordinary least squares): ĉ = A⁺(a − b).
 
     Parameters
     ----------
-    model : MeasurementModel
+    model : MeasurementModel, or CountData (then amplitudes and sigma are omitted: the
+        data's frequencies and hedged multinomial σ are used, see :mod:`tomography.counts`)
     amplitudes : array (n_lines,)
         Measured line amplitudes, same units as the model (a fully
         polarised line = 1), finite with |a| ≤ 1e60.
@@ -508,18 +709,18 @@ def linear_inversion(
         estimate loses its unit trace to round-off (|ĉ| ≳ 1e7) or its χ²
         leaves the float64 range.
     """
-    model = _check_model(model)
+    model, amplitudes, sigma = _inputs(model, amplitudes, sigma, "linear_inversion")
     y = _data(model, amplitudes)
     s = None if sigma is None else _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Linear inversion")
-    c, cov = _linear_solution(model, y, s, weighted=False)
+    c, cov = _linear_solution(model, y, s, weighted=False, cov="se")
     se, full = _cov_outputs(cov, model.n_coefficients)
     return _make(model, y, s, c, "linear", se, full)
 
 
 @single_threaded
 def weighted_least_squares(
-    model: MeasurementModel, amplitudes: Any, sigma: Any, *, allow_incomplete: bool = False
+    model: MeasurementModel | CountData, amplitudes: Any = None, sigma: Any = None, *, allow_incomplete: bool = False
 ) -> Estimate:
     """Weighted least squares: minimise χ² = Σ (a − b − Ac)²/σ² over c.
 
@@ -529,7 +730,8 @@ def weighted_least_squares(
 
     Parameters
     ----------
-    model : MeasurementModel
+    model : MeasurementModel, or CountData (then amplitudes and sigma are omitted: the
+        data's frequencies and hedged multinomial σ are used, see :mod:`tomography.counts`)
     amplitudes : array (n_lines,), finite, |a| ≤ 1e60
     sigma : float or array (n_lines,), in [1e-60, 1e60]
     allow_incomplete : bool
@@ -538,13 +740,16 @@ def weighted_least_squares(
     -------
     Estimate (method ``"wls"``).  The errors of :func:`linear_inversion`
     apply, and σ values so disparate that AᵀWA is numerically singular are
-    a :class:`~tomography.errors.DataError` naming sigma.
+    a :class:`~tomography.errors.DataError` naming sigma.  Its standard
+    errors need the dense covariance (AᵀWA)⁻¹: for count data of seven
+    qubits that exceeds 2 GiB and is refused (DataError; PLS and MLE need
+    none).
     """
-    model = _check_model(model)
+    model, amplitudes, sigma = _inputs(model, amplitudes, sigma, "weighted_least_squares")
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Weighted least squares")
-    c, cov = _linear_solution(model, y, s, weighted=True)
+    c, cov = _linear_solution(model, y, s, weighted=True, cov="se")
     se, full = _cov_outputs(cov, model.n_coefficients)
     return _make(model, y, s, c, "wls", se, full)
 
@@ -557,7 +762,7 @@ def _project_coefficients(c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray
 
 @single_threaded
 def projected_least_squares(
-    model: MeasurementModel, amplitudes: Any, sigma: Any, *, allow_incomplete: bool = False
+    model: MeasurementModel | CountData, amplitudes: Any = None, sigma: Any = None, *, allow_incomplete: bool = False
 ) -> Estimate:
     """Projected least squares: the closest density matrix to the WLS estimate.
 
@@ -575,11 +780,11 @@ def projected_least_squares(
     -------
     Estimate (method ``"pls"``), always a positive unit-trace state.
     """
-    model = _check_model(model)
+    model, amplitudes, sigma = _inputs(model, amplitudes, sigma, "projected_least_squares")
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "Projected least squares")
-    c_lin, _ = _linear_solution(model, y, s, weighted=True)
+    c_lin, _ = _linear_solution(model, y, s, weighted=True, cov="none")
     c, rho = _project_coefficients(c_lin, model.n_qubits)
     return _make(model, y, s, c, "pls", rho=rho)
 
@@ -698,9 +903,9 @@ def _fista(hess, g0, c0, proj: _Projector, mu: float, lip: float, tol: float, ma
 
 @single_threaded
 def maximum_likelihood(
-    model: MeasurementModel,
-    amplitudes: Any,
-    sigma: Any,
+    model: MeasurementModel | CountData,
+    amplitudes: Any = None,
+    sigma: Any = None,
     *,
     tol: float = MLE_TOL,
     max_iterations: int = 50_000,
@@ -727,7 +932,8 @@ def maximum_likelihood(
 
     Parameters
     ----------
-    model : MeasurementModel
+    model : MeasurementModel, or CountData (then amplitudes and sigma are omitted: the
+        data's frequencies and hedged multinomial σ are used, see :mod:`tomography.counts`)
     amplitudes : array (n_lines,), finite, |a| ≤ 1e60
     sigma : float or array (n_lines,), in [1e-60, 1e60]
     tol : float
@@ -760,7 +966,7 @@ def maximum_likelihood(
         ``maximum_likelihood(M, a, 1e-300)`` names sigma), or data no state
         can fit within the float64 range (above).
     """
-    model = _check_model(model)
+    model, amplitudes, sigma = _inputs(model, amplitudes, sigma, "maximum_likelihood")
     tol, max_iterations = _check_mle_options(tol, max_iterations)
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
@@ -845,7 +1051,9 @@ def _check_options(method: str, options: dict, where: str, exclude: tuple[str, .
         )
 
 
-def estimate(model: MeasurementModel, amplitudes: Any, sigma: Any, method: str = "mle", **options) -> Estimate:
+def estimate(
+    model: MeasurementModel | CountData, amplitudes: Any = None, sigma: Any = None, method: str = "mle", **options
+) -> Estimate:
     """Run the estimator named ``method`` (one of :data:`METHODS`) with ``options``.
 
     ``options`` are the estimator's keyword arguments (``allow_incomplete``;
@@ -859,9 +1067,9 @@ def estimate(model: MeasurementModel, amplitudes: Any, sigma: Any, method: str =
 
 @single_threaded
 def deviation_estimate(
-    model: MeasurementModel,
-    amplitudes: Any,
-    sigma: Any,
+    model: MeasurementModel | CountData,
+    amplitudes: Any = None,
+    sigma: Any = None,
     *,
     alpha: float | str = "min_positive",
     method: str = "mle",
@@ -909,13 +1117,13 @@ def deviation_estimate(
     -------
     DeviationEstimate
     """
-    model = _check_model(model)
+    model, amplitudes, sigma = _inputs(model, amplitudes, sigma, "deviation_estimate")
     method = _check_method(method)
     _check_options(method, options, "deviation_estimate", exclude=("allow_incomplete",))
     y = _data(model, amplitudes)
     s = _as_sigma(sigma, model.n_lines)
     _require_complete(model, allow_incomplete, "The deviation estimate")
-    c_dev, cov = _linear_solution(model, y, s, weighted=True)
+    c_dev, cov = _linear_solution(model, y, s, weighted=True, cov="se")
     se = np.sqrt(np.clip(cov if cov.ndim == 1 else np.diag(cov), 0, None))
     n, d = model.n_qubits, model.dim
     full = np.concatenate([[0.0], c_dev])

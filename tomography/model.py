@@ -31,7 +31,9 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 
+from tomography._blas import single_threaded_blas
 from tomography._checks import (
+    MEMORY_MAX,
     VALUE_MAX,
     VALUE_MIN,
     check_range,
@@ -74,10 +76,20 @@ RANK_RTOL = 1e-10
 #: Tolerance for Hermitian observables and unitary readouts.
 OPERATOR_ATOL = 1e-8
 
-#: Largest A (entries) whose rank is found by SVD; beyond it the Gram
-#: eigenvalues are used, with eigenvalues ≤ _GRAM_RTOL·max counted as zero.
-_SVD_MAX = 20_000_000
+#: Largest A (entries) whose rank is found by a (thin) SVD; beyond it the
+#: diagnostics come from the Gram matrix AᵀA, assembled sparse: when it is
+#: diagonal (off-diagonal entries ≤ _GRAM_DIAGONAL_RTOL·sqrt(g_ii g_jj)) the
+#: singular values are sqrt(diag) and the null space is spanned by the zero
+#: columns; otherwise its eigenvalues are used, with eigenvalues
+#: ≤ _GRAM_RTOL·max counted as zero.
+_SVD_MAX = 1_000_000
 _GRAM_RTOL = 1e-13
+_GRAM_DIAGONAL_RTOL = 1e-12
+
+#: The sparse Gram matrix is summed over runs of rows with one sparsity
+#: pattern (dense products per run) when the runs average at least this many
+#: rows; otherwise by a sparse product.
+_GRAM_RUN_MIN = 4
 
 #: A dense A with at most this fraction of non-zeros is stored as CSR.
 _SPARSE_FILL = 0.1
@@ -181,6 +193,70 @@ class Readout:
         object.__setattr__(self, "lines", lines)
 
 
+def _sparse_gram(a: Any, where: str) -> sp.csr_array:
+    """AᵀA as a CSR array, from a CSR or dense A, never densifying a sparse A.
+
+    Rows of a sparse A that come in runs with one sparsity pattern (all the
+    outcomes of one measurement setting, all the lines of one readout) are
+    summed as dense r×k blocks BᵀB (BLAS), keeping only the non-zero entries;
+    otherwise scipy's sparse product is used.  Both drop exact zeros, so a
+    diagonal AᵀA costs no m×m storage.  Refused (ModelError) when the kept
+    entries would exceed 2 GiB.
+    """
+    if not sp.issparse(a):
+        m = a.shape[1]
+        require_memory(2 * m * m * 8, f"{where}: the Gram matrix AᵀA ({m}×{m})", ModelError)
+        return sp.csr_array(a.T @ a)
+    m = a.shape[1]
+    ptr, idx, val = a.indptr, a.indices.astype(np.int64), a.data
+    lens = np.diff(ptr)
+    # Candidate runs: consecutive rows with equal (length, first, last, sum of
+    # column indices); every run is verified exactly below.
+    nz = lens > 0
+    first = np.where(nz, idx[np.minimum(ptr[:-1], max(idx.size - 1, 0))] if idx.size else 0, -1)
+    last = np.where(nz, idx[np.maximum(ptr[1:] - 1, 0)] if idx.size else 0, -1)
+    csum = np.concatenate([[0], np.cumsum(idx)])
+    key = np.stack([lens, first, last, csum[ptr[1:]] - csum[ptr[:-1]]], axis=1)
+    new_run = np.ones(a.shape[0], dtype=bool)
+    new_run[1:] = np.any(key[1:] != key[:-1], axis=1)
+    starts = np.flatnonzero(new_run)
+    ends = np.append(starts[1:], a.shape[0])
+    if starts.size * _GRAM_RUN_MIN <= a.shape[0]:
+        rows_out, cols_out, vals_out, kept = [], [], [], 0
+        budget = MEMORY_MAX // 32
+        for s0, e0 in zip(starts.tolist(), ends.tolist()):
+            k = int(lens[s0])
+            if k == 0:
+                continue
+            require_memory(3 * k * k * 8, f"{where}: a {k}×{k} block of the Gram matrix AᵀA", ModelError)
+            lo, hi = int(ptr[s0]), int(ptr[e0])
+            cols = idx[lo:hi].reshape(e0 - s0, k)
+            if not np.array_equal(cols, np.broadcast_to(cols[0], cols.shape)):
+                break  # same key, different pattern: use the general product
+            b = val[lo:hi].reshape(e0 - s0, k)
+            block = b.T @ b
+            i, j = np.nonzero(block)
+            kept += i.size
+            if kept > budget:
+                require_memory(kept * 32, f"{where}: the sparse Gram matrix AᵀA ({kept:,}+ entries)", ModelError)
+            rows_out.append(cols[0][i])
+            cols_out.append(cols[0][j])
+            vals_out.append(block[i, j])
+        else:
+            if not rows_out:
+                return sp.csr_array((m, m))
+            g = sp.coo_array((np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),
+                             shape=(m, m)).tocsr()
+            g.sum_duplicates()
+            g.eliminate_zeros()
+            return g
+    require_memory(min(float(m) * m, float(np.sum(lens.astype(np.float64) ** 2))) * 24,
+                   f"{where}: the sparse Gram matrix AᵀA", ModelError)
+    g = sp.csr_array(a.T @ a)
+    g.eliminate_zeros()
+    return g
+
+
 #: Noise levels must lie in [SIGMA_MIN, SIGMA_MAX] (see :mod:`tomography._checks`).
 SIGMA_MIN, SIGMA_MAX = VALUE_MIN, VALUE_MAX
 
@@ -250,14 +326,21 @@ class MeasurementModel:
     A, ``inf`` when rank-deficient), ``singular_values``, ``undetermined``
     (labels of the coefficients with a component in the null space of A),
     ``null_space`` ((4**n − 1, k) orthonormal basis, built on first use for
-    models whose columns have disjoint supports).
+    models whose AᵀA is diagonal).
+
+    How the diagnostics are found: column-disjoint models from the column
+    norms; models of at most 10⁶ entries by a thin SVD; larger ones from
+    the Gram matrix AᵀA, assembled sparse (never from a dense A) — its
+    diagonal when AᵀA is diagonal (relative off-diagonal ≤ 1e-12, as for
+    the outcome-probability model of :func:`~tomography.from_pauli_counts`),
+    else its eigenvalues.
 
     Limits: entries of A and b finite with magnitude ≤ 1e60, and the largest
-    |A_lP| at least 1e-60 unless A is zero; a model whose columns share
-    rows (AᵀA not diagonal) needs dense (4**n − 1)² work and is refused
-    when that exceeds 2 GiB (7 or more qubits) — column-disjoint models
-    such as :func:`pauli_product_model` are not.  Violations raise
-    :class:`~tomography.errors.ModelError`.
+    |A_lP| at least 1e-60 unless A is zero; a model whose Gram matrix AᵀA is
+    not diagonal needs dense (4**n − 1)² work and is refused when that
+    exceeds 2 GiB (7 or more qubits) — models with a diagonal AᵀA, such as
+    :func:`pauli_product_model` and the count models, are not.  Violations
+    raise :class:`~tomography.errors.ModelError`.
     """
 
     n_qubits: int
@@ -320,39 +403,60 @@ class MeasurementModel:
         rows_nnz = np.diff(a.indptr) if sp.issparse(a) else np.count_nonzero(a, axis=1)
         diagonal = bool(rows_nnz.max() <= 1)
         object.__setattr__(self, "_diagonal", diagonal)
-        if not diagonal:
-            dense_a = n_lines * m * 8 if (sp.issparse(a) and n_lines * m <= _SVD_MAX) else 0
-            require_memory(3 * m * m * 8 + dense_a,
-                           f"model {show(self.name)}: the dense rank analysis of a {n}-qubit model whose columns share "
-                           f"lines ({m}×{m} matrices)", ModelError)
         object.__setattr__(self, "_null", None)
+        gram_diagonal = diagonal
         try:
             if diagonal:
-                s = np.sqrt(np.clip(self._gram(np.ones(n_lines)), 0.0, None))
+                g = self._gram(np.ones(n_lines))
+                s = np.sqrt(np.clip(g, 0.0, None))
                 smax = s.max()
                 zero = s <= RANK_RTOL * smax
                 null = None  # built on demand from the zero columns
-            elif n_lines * m <= _SVD_MAX:
+            elif n_lines * m <= _SVD_MAX:  # small: thin SVD (V complete only for a wide A)
+                require_memory(3 * m * m * 8 + n_lines * m * 8,
+                               f"model {show(self.name)}: the dense rank analysis of a {n}-qubit model whose columns "
+                               f"share lines ({m}×{m} matrices)", ModelError)
                 dense = a.toarray() if sp.issparse(a) else a
-                _, s, vt = np.linalg.svd(dense, full_matrices=True)
+                _, s, vt = np.linalg.svd(dense, full_matrices=n_lines < m)
                 s = np.concatenate([s, np.zeros(m - s.size)])
                 smax = s.max()
                 zero = s <= RANK_RTOL * smax
                 null = vt[zero].T
-            else:  # too large for an SVD: eigenvalues of the Gram matrix, looser cut
-                ev, vec = np.linalg.eigh(self._gram(np.ones(n_lines)))
-                s = np.sqrt(np.clip(ev, 0.0, None))
-                smax = s.max()
-                zero = ev <= _GRAM_RTOL * ev.max()
-                null = vec[:, zero]
+            else:
+                with single_threaded_blas():  # many small dense blocks: threads only cost
+                    gs = _sparse_gram(a, f"model {show(self.name)}")
+                g = gs.diagonal()
+                off = gs - sp.diags_array(g)
+                off.eliminate_zeros()
+                if off.nnz:
+                    scale = np.sqrt(np.clip(g, 0.0, None))
+                    coo = off.tocoo()
+                    rel = np.abs(coo.data) - _GRAM_DIAGONAL_RTOL * scale[coo.row] * scale[coo.col]
+                    gram_diagonal = not np.any(rel > 0)
+                else:
+                    gram_diagonal = True
+                if gram_diagonal:  # AᵀA diagonal: the column norms are the singular values
+                    s = np.sqrt(np.clip(g, 0.0, None))
+                    smax = s.max()
+                    zero = s <= RANK_RTOL * smax
+                    null = None
+                else:  # eigenvalues of the dense Gram matrix, looser cut
+                    require_memory(3 * m * m * 8,
+                                   f"model {show(self.name)}: the dense rank analysis of a {n}-qubit model whose Gram "
+                                   f"matrix AᵀA is not diagonal ({m}×{m} matrices)", ModelError)
+                    ev, vec = np.linalg.eigh(gs.toarray())
+                    s = np.sqrt(np.clip(ev, 0.0, None))
+                    smax = s.max()
+                    zero = ev <= _GRAM_RTOL * ev.max()
+                    null = vec[:, zero]
         except np.linalg.LinAlgError as exc:  # pragma: no cover (finite, bounded input)
             raise ModelError(f"model {show(self.name)}: the rank analysis of matrix failed ({exc})") from None
         if smax == 0:
             zero = np.ones(m, dtype=bool)
-            null = None if diagonal else np.eye(m)
+            null = None if gram_diagonal else np.eye(m)
         object.__setattr__(self, "_zero", zero)
         rank = int((~zero).sum())
-        if diagonal:
+        if gram_diagonal:
             und = tuple(lab for lab, z in zip(pauli_labels(n), zero) if z)
         else:
             und = tuple(lab for lab, w in zip(pauli_labels(n), (null**2).sum(axis=1)) if w > 1e-12)
