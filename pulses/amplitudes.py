@@ -180,7 +180,7 @@ def _run_fit(model, params, spec, complex_amplitudes, noise_rms, fit_kws):
 
 def fit_lines(
     spectrum: Spectrum,
-    centers_hz: Sequence[float],
+    centers_hz: Sequence[float] | None = None,
     shape: str = "lorentzian",
     *,
     complex_amplitudes: bool = False,
@@ -215,8 +215,11 @@ def fit_lines(
     ----------
     spectrum : Spectrum
         1-D spectrum.
-    centers_hz : sequence of float
+    centers_hz : sequence of float, optional
         Starting positions of the lines (Hz from the carrier); one line each.
+        None: the lines :func:`pulses.peaks.pick_peaks` finds (in
+        ``region_hz`` when given, with its default threshold; the noise
+        level it measures is used as ``noise_rms`` when that is not given).
     shape : {"lorentzian", "voigt"}
         Lineshape (:data:`~pulses.lineshapes.LINE_MODELS`).  ``"voigt"``
         adds a Gaussian FWHM per line (e.g. after Gaussian apodisation, or
@@ -264,6 +267,16 @@ def fit_lines(
         raise DataError("fit_lines: the spectrum is a 2-D series; fit one row (spectrum.row(i))")
     if not isinstance(shape, str) or shape not in _SHAPES:
         raise DataError(f"fit_lines.shape = {V.show(shape)} is not allowed: use 'lorentzian' or 'voigt'")
+    if centers_hz is None:
+        from pulses.peaks import pick_peaks
+
+        picked = pick_peaks(spectrum, region_hz=region_hz, noise_rms=noise_rms)
+        if not len(picked):
+            raise DataError("fit_lines: centers_hz = None and pick_peaks found no line above its threshold; "
+                            "give centers_hz")
+        centers_hz = picked.centers_hz.tolist()
+        if noise_rms is None:
+            noise_rms = picked.noise_rms
     if isinstance(centers_hz, np.ndarray) and centers_hz.ndim > 1:
         raise DataError(f"fit_lines.centers_hz has shape {centers_hz.shape}: give a sequence of numbers (Hz)")
     centers = V.number_array(centers_hz, "fit_lines.centers_hz", DataError, "line positions (Hz)").tolist()

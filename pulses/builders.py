@@ -7,6 +7,8 @@ a :class:`~pulses.spinsystem.SpinSystem` (or a
 
 * :func:`hard_pulse` — a rotation of chosen spins or channels, ideal
   (instantaneous) or rectangular at a given nutation frequency;
+* :func:`selective_pulse` — a frequency-selective shaped pulse on one of
+  several like spins (envelope and phase ramp at the spin's offset);
 * :func:`jeener_broekaert` — 90°x – τ – 45°y, which turns Zeeman order of a
   dipolar-coupled like pair into dipolar order, with :func:`optimal_jb_tau`;
 * :func:`readout_pulses` — the 90° readout pulses of two-spin state
@@ -28,8 +30,9 @@ from collections.abc import Sequence as SequenceABC
 import numpy as np
 
 from pulses.errors import SequenceError
-from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
+from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence, ShapedPulse
 from pulses.spinsystem import SpinSystem
+from pulses.waveform import Waveform
 
 __all__ = [
     "compile_unitary",
@@ -39,6 +42,7 @@ __all__ = [
     "jb_delay_shift",
     "readout_pulses",
     "READOUT_PHASES",
+    "selective_pulse",
 ]
 
 #: Phase (degrees) of the 90° pulse of each readout letter; "I" is no pulse.
@@ -68,13 +72,17 @@ def _nutation(where: str, system_or_platform, channels, nutation_hz):
 
 
 def hard_pulse(system_or_platform, flip_deg: float, phase_deg: float = 0.0, *, spins=None, channels=None,
-               nutation_hz=None, label: str = "") -> Pulse:
+               nutation_hz=None, label: str = "", selective: bool = False) -> Pulse:
     """A hard pulse of ``flip_deg`` at ``phase_deg`` (0 = x, 90 = y).
 
     Give the target as ``channels`` (isotope names; default every channel)
     or as ``spins`` (indices): spins are mapped to their channels, which is
     exact only when every other spin of those channels is targeted too — a
-    pulse on one of two like spins needs a selective shape and is refused.
+    pulse on one of two like spins needs a selective shape and is refused,
+    unless ``selective=True``: the pulse then names its spins (``Pulse.spins``)
+    and is simulated as an ideal selective rotation of them, for planning
+    (:meth:`pulses.platform.Platform.report` flags it; :func:`selective_pulse`
+    builds the shaped pulse a spectrometer would give).
     ``nutation_hz`` None gives an ideal instantaneous rotation (the
     hard-pulse limit); a number (or "max" with a Platform) a rectangular
     pulse of that nutation frequency, during which the free Hamiltonian acts.
@@ -90,7 +98,7 @@ def hard_pulse(system_or_platform, flip_deg: float, phase_deg: float = 0.0, *, s
         chans = tuple(dict.fromkeys(system.spins[k].isotope for k in idx))
         for ch in chans:
             on = set(system.spins_on(ch))
-            if not on <= set(idx):
+            if not on <= set(idx) and not selective:
                 raise SequenceError(
                     f"hard_pulse: spins = {list(idx)!r} is not allowed: channel {ch!r} also drives spin(s) "
                     f"{sorted(on - set(idx))}; a pulse on one of several like spins needs a selective pulse"
@@ -104,9 +112,53 @@ def hard_pulse(system_or_platform, flip_deg: float, phase_deg: float = 0.0, *, s
                 raise SequenceError(f"hard_pulse: channel {ch!r} is not allowed: this system has "
                                     f"{', '.join(system.channels)}")
     nu = _nutation("hard_pulse", system_or_platform, chans, nutation_hz)
+    named = None
+    if spins is not None and selective:
+        named = tuple(int(k) for k in idx)
+        if all(set(system.spins_on(ch)) <= set(named) for ch in chans):
+            named = None  # every spin of the channels: an ordinary pulse
     if nu is None:
-        return Pulse(flip_deg=flip_deg, phase_deg=phase_deg, channels=chans, hard=True, label=label)
-    return Pulse(flip_deg=flip_deg, phase_deg=phase_deg, nutation_hz=nu, channels=chans, label=label)
+        return Pulse(flip_deg=flip_deg, phase_deg=phase_deg, channels=chans, hard=True, label=label, spins=named)
+    return Pulse(flip_deg=flip_deg, phase_deg=phase_deg, nutation_hz=nu, channels=chans, label=label, spins=named)
+
+
+def selective_pulse(system_or_platform, spin: int, flip_deg: float, duration_s: float, phase_deg: float = 0.0, *,
+                    shape: str = "gaussian", steps: int = 64, label: str = "") -> ShapedPulse:
+    """A frequency-selective shaped pulse on one spin of a channel: the
+    envelope ``shape`` ("gaussian", "sinc" or "rect") on the spin's channel,
+    its phase advancing as 360°·ν_k·t (ν_k the spin's offset, t the centre of
+    each step) so that, in the frame of that spin, it is a ``flip_deg``
+    pulse at ``phase_deg``.  Its selectivity is physics, not an assumption:
+    the other spins of the channel see the same RF off resonance, and the
+    simulator propagates it as it is (bandwidth ~ 1/``duration_s``; spins
+    much closer than that in offset are partly rotated too).  The nutation
+    frequency follows from flip, duration and the envelope's mean."""
+    system = _system("selective_pulse", system_or_platform)
+    if isinstance(spin, bool) or not isinstance(spin, (int, np.integer)) or not 0 <= spin < system.n:
+        raise SequenceError(f"selective_pulse: spin = {spin!r:.60} is not allowed: give a spin index 0..{system.n - 1}")
+    for name, value, positive in (("flip_deg", flip_deg, False), ("duration_s", duration_s, True),
+                                  ("phase_deg", phase_deg, False)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(float(value)) or (positive and float(value) <= 0):
+            rule = "a finite number > 0" if positive else "a finite number"
+            raise SequenceError(f"selective_pulse: {name} = {value!r:.60} is not allowed: give {rule}")
+    wf = Waveform.named(shape, steps)
+    amp = np.asarray(wf.amplitude_pct) / 100.0 * np.where(np.asarray(wf.phase_deg) == 180.0, -1.0, 1.0)
+    mean = float(amp.mean())
+    if mean <= 0:
+        raise SequenceError(f"selective_pulse: shape = {shape!r} has no positive mean amplitude")
+    tau = float(duration_s) / steps
+    centres = (np.arange(steps) + 0.5) * tau
+    ramp = 360.0 * float(system.offsets_hz()[spin]) * centres
+    phases = np.asarray(wf.phase_deg) + ramp
+    nu = float(flip_deg) / (360.0 * float(duration_s) * mean)
+    if nu < 0:
+        raise SequenceError(f"selective_pulse: flip_deg = {flip_deg!r} is not allowed: give a flip ≥ 0 "
+                            "(phase_deg + 180 for a negative one)")
+    channel = system.spins[spin].isotope
+    waveform = Waveform(wf.amplitude_pct, tuple(phases.tolist()), f"{shape} selective on spin {spin}")
+    return ShapedPulse(duration_s=float(duration_s), waveforms=(waveform,), channels=(channel,), nutation_hz=nu,
+                       phase_deg=float(phase_deg), label=label or f"{shape} on {system.labels()[spin]}")
 
 
 def optimal_jb_tau(d_hz: float) -> float:

@@ -8,7 +8,10 @@ pulse length, minimum delay, RF duty cycle) and the energy scale
 (H_lab = 2π · unit_hz · H_model).  :meth:`Platform.check` (also reached as
 ``Sequence.check(platform)``) rejects a sequence that a real spectrometer
 would refuse, naming the element index, its label, the channel and the
-limit.  Two presets users copy and edit: :func:`chloroform_13c` (a
+limit; :meth:`Platform.report` summarises a sequence for a planning report,
+flagging the pulses on named spins that a spectrometer can only give as
+frequency-selective shaped pulses (:func:`selective_pulses`).  Two presets
+users copy and edit: :func:`chloroform_13c` (a
 heteronuclear J-coupled pair, liquid state) and :func:`gypsum_water` (a
 homonuclear dipolar pair, single crystal).
 
@@ -27,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from pulses.errors import SequenceError, SpinSystemError
-from pulses.sequence import Acquire, Delay, Pulse, Sequence
+from pulses.sequence import Acquire, Delay, Pulse, Sequence, ShapedPulse
 from pulses.spinsystem import Coupling, Spin, SpinSystem
 
-__all__ = ["ChannelLimits", "Platform", "PRESETS", "chloroform_13c", "gypsum_water", "preset"]
+__all__ = ["ChannelLimits", "Platform", "PRESETS", "chloroform_13c", "gypsum_water", "preset", "selective_pulses"]
 
 #: Relative slack when comparing a value against a limit (a 90° pulse computed
 #: from the limit itself must pass): 1e-9.
@@ -190,6 +193,21 @@ class Platform:
                             f"pulse length {lim.max_pulse_s:g} s ({self.name})"
                         )
                     on_time[ch] += e.duration_s
+            elif isinstance(e, ShapedPulse):
+                for ch, wf, nu in zip(e.channels, e.waveforms, e.nutation_hz):
+                    lim = self.limits[ch]
+                    peak = nu * max(wf.amplitude_pct) / 100.0
+                    if peak > lim.max_nutation_hz * (1 + _LIMIT_RTOL):
+                        raise SequenceError(
+                            f"{where} on channel {ch!r}: peak nutation {peak:g} Hz (nutation_hz × the waveform's "
+                            f"largest amplitude) exceeds the platform's maximum {lim.max_nutation_hz:g} Hz ({self.name})"
+                        )
+                    if e.duration_s > lim.max_pulse_s * (1 + _LIMIT_RTOL):
+                        raise SequenceError(
+                            f"{where} on channel {ch!r}: duration_s = {e.duration_s:g} exceeds the platform's maximum "
+                            f"pulse length {lim.max_pulse_s:g} s ({self.name})"
+                        )
+                    on_time[ch] += e.duration_s
             elif isinstance(e, Delay):
                 for ch in self.channels:
                     lim = self.limits[ch]
@@ -213,8 +231,27 @@ class Platform:
             if isinstance(e, Pulse):
                 for ch in e.channels:
                     on[ch] += self.limits[ch].hard_pulse_s(e.flip_deg) if e.hard else e.duration_s
+            elif isinstance(e, ShapedPulse):
+                for ch in e.channels:
+                    on[ch] += e.duration_s
         scan = sequence.duration + self.recycle_delay_s
         return {ch: (t / scan if scan > 0 else 0.0) for ch, t in on.items()}
+
+    def report(self, sequence: Sequence) -> dict[str, Any]:
+        """What running ``sequence`` here involves, for a planning report
+        (JSON-ready): ``duty_cycles`` per channel, ``selective`` — one entry
+        per pulse that targets named spins (``spins``) while other spins
+        share its channel, which a real spectrometer can only do with a
+        frequency-selective shaped pulse (the simulation treats it as ideal;
+        :func:`pulses.builders.selective_pulse` builds the shaped pulse) — and
+        ``needs_selective_shape``, true when there is any."""
+        self.check(sequence)
+        return {
+            "platform": self.name,
+            "duty_cycles": self.duty_cycles(sequence),
+            "selective": selective_pulses(self.system, sequence),
+            "needs_selective_shape": bool(selective_pulses(self.system, sequence)),
+        }
 
     def acquire(self, points: int = 2048, spectral_width_hz: float | None = None, label: str = "acq") -> Acquire:
         """An acquisition on every channel whose spectral width covers all
@@ -223,6 +260,42 @@ class Platform:
             spread = max([abs(x) for x in self.system.offsets_hz()] + [abs(c.hz) * 3 for c in self.system.couplings] + [250.0])
             spectral_width_hz = 4.0 * spread
         return Acquire(points=points, spectral_width_hz=spectral_width_hz, label=label)
+
+
+def selective_pulses(system: SpinSystem, sequence: Sequence) -> list[dict[str, Any]]:
+    """The pulses of ``sequence`` that drive only some of the spins of a
+    channel (``spins`` given and another spin of that channel not named):
+    per entry the element index, label, channel, target spins, the other
+    spins of the channel (labels and indices), the smallest offset
+    difference (Hz) between a target and another spin — what a selective
+    shape must resolve — and ``needs_selective_shape`` (true)."""
+    if not isinstance(system, SpinSystem):
+        raise SpinSystemError(f"selective_pulses: system must be a SpinSystem, got {type(system).__name__}")
+    if not isinstance(sequence, Sequence):
+        raise SequenceError(f"selective_pulses: sequence must be a Sequence, got {type(sequence).__name__}")
+    labels = system.labels()
+    offs = system.offsets_hz()
+    out = []
+    for k, e in enumerate(sequence.elements):
+        spins = getattr(e, "spins", None)
+        if spins is None:
+            continue
+        for ch in e.channels:
+            if ch not in system.channels:
+                continue
+            on = system.spins_on(ch)
+            targets = [i for i in spins if i in on]
+            others = [i for i in on if i not in spins]
+            if not targets or not others:
+                continue
+            sep = min(abs(offs[i] - offs[j]) for i in targets for j in others)
+            out.append({
+                "element": k, "label": getattr(e, "label", ""), "kind": e.kind, "channel": ch,
+                "spins": targets, "spin_labels": [labels[i] for i in targets],
+                "other_spins": others, "other_labels": [labels[i] for i in others],
+                "min_offset_separation_hz": float(sep), "needs_selective_shape": True,
+            })
+    return out
 
 
 # --------------------------------------------------------------------------

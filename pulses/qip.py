@@ -87,11 +87,12 @@ from qutip_qip.device import Processor
 
 from pulses import _validate as V
 from pulses.errors import SimulationError
-from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence
+from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence, ShapedPulse
 from pulses.simulate import _check_state, _matrix, gradient_mask
 from pulses.spinsystem import HBAR, KB, SpinSystem
 
-__all__ = ["TIGHT", "ProcessorSchedule", "expm_processor", "run_processor", "safe_max_step", "to_processor"]
+__all__ = ["RELAXATION_MODELS", "TIGHT", "ProcessorSchedule", "expm_processor", "run_processor", "safe_max_step",
+           "to_processor"]
 
 #: Shortest step the Processor can represent: qutip-qip merges time points
 #: closer than 1e-10 s (``Processor.get_full_tlist``), so shorter steps are
@@ -119,12 +120,18 @@ class ProcessorSchedule:
         Step boundaries, s (starts at 0).
     coeffs : dict[str, ndarray (m,)]
         Control coefficients per label, rad/s, constant over each interval.
-    controls : dict[str, tuple[str, str]]
-        Label → (channel, axis "x" | "y").
+    controls : dict[str, tuple]
+        Label → (channel, axis "x" | "y"), or (spin indices, axis) for the
+        controls of target spins (``spins`` of a pulse: a selective pulse).
     spans : tuple of (start_s, end_s, element index, kind)
         Where each element of the sequence lies on ``tlist``.
     t1_s, t2_s : tuple
         Per spin, what was handed to the Processor (None: no such noise).
+    collapse : tuple of (spin, kind, rate)
+        With ``relaxation_model="thermal"``: the collapse operators handed
+        to the Processor as ``DecoherenceNoise`` — kind "lower" (|0⟩⟨1|),
+        "raise" (|1⟩⟨0|) or "dephase" (σz), rate in 1/s (the operator is
+        √rate times it).  Empty with the default model.
     """
 
     tlist: np.ndarray
@@ -133,6 +140,7 @@ class ProcessorSchedule:
     spans: tuple
     t1_s: tuple
     t2_s: tuple
+    collapse: tuple = ()
 
     @property
     def duration_s(self) -> float:
@@ -191,6 +199,34 @@ def _relaxation_times(system: SpinSystem, relaxation: bool) -> tuple[tuple, tupl
     return tuple(t1s), tuple(t2s)
 
 
+#: The relaxation models of :func:`to_processor` and :func:`run_processor`.
+RELAXATION_MODELS = ("qip", "thermal")
+
+
+def _thermal_collapse(system: SpinSystem, relaxation: bool) -> tuple:
+    """(spin, kind, rate) of the collapse operators of :mod:`pulses.simulate`'s
+    relaxation: generalised amplitude damping toward each spin's thermal
+    polarisation p — (1 + p)/(2 T1) on |0⟩⟨1|, (1 − p)/(2 T1) on |1⟩⟨0| —
+    and pure dephasing γφ/2 on σz, γφ = 1/T2 − 1/(2 T1)."""
+    if not relaxation:
+        return ()
+    for c in system.couplings:
+        if c.t1d_s is not None:
+            raise SimulationError(
+                f"coupling ({c.i}, {c.j}): t1d_s = {c.t1d_s!r} is not allowed here: qutip-qip has no "
+                "dipolar-order relaxation (give t1d_s = None, or relaxation = False)"
+            )
+    from pulses.simulate import _spin_rates
+
+    out = []
+    for k, r1, gphi, pol in _spin_rates(system):
+        if r1 > 0:
+            out += [(k, "lower", (1 + pol) / 2 * r1), (k, "raise", (1 - pol) / 2 * r1)]
+        if gphi > 0:
+            out.append((k, "dephase", gphi / 2))
+    return tuple((k, kind, float(rate)) for k, kind, rate in out if rate > 0)
+
+
 def _soft_elements(sequence: Sequence):
     """(index, element) of the soft part, refusing what a Processor cannot run."""
     for k, e in enumerate(sequence.elements):
@@ -215,6 +251,7 @@ def to_processor(
     rf_scale: float = 1.0,
     offset_hz: float = 0.0,
     relaxation: bool = True,
+    relaxation_model: str = "qip",
 ) -> tuple[Processor, ProcessorSchedule]:
     """Compile ``sequence`` on ``system`` into a qutip-qip ``Processor``.
 
@@ -234,6 +271,14 @@ def to_processor(
     relaxation : bool
         Hand the spins' T1/T2 to the Processor (needs p = 1, see the module
         docstring); False compiles the noiseless dynamics.
+    relaxation_model : "qip" or "thermal"
+        "qip" (default): qutip-qip's own ``t1``/``t2`` noise, which relaxes
+        toward |0⟩ and so needs full polarisation.  "thermal": the
+        simulator's relaxation at any temperature and either sign of γ —
+        generalised amplitude damping toward each spin's thermal polarisation
+        and pure dephasing — handed to the Processor as qutip-qip
+        ``DecoherenceNoise`` collapse operators (:attr:`ProcessorSchedule.collapse`),
+        so a mixed thermal start state is cross-checked with relaxation.
 
     Returns
     -------
@@ -248,10 +293,31 @@ def to_processor(
     rf_scale = V.number(rf_scale, "rf_scale", SimulationError)
     offset_hz = V.number(offset_hz, "offset_hz", SimulationError)
     relaxation = V.boolean(relaxation, "relaxation", SimulationError)
-    t1s, t2s = _relaxation_times(system, relaxation)
+    if not isinstance(relaxation_model, str) or relaxation_model not in RELAXATION_MODELS:
+        raise SimulationError(
+            f"relaxation_model = {V.show(relaxation_model)} is not allowed: use {', '.join(RELAXATION_MODELS)}"
+        )
+    if relaxation_model == "thermal":
+        collapse = _thermal_collapse(system, relaxation)
+        t1s, t2s = (None,) * system.n, (None,) * system.n
+    else:
+        collapse = ()
+        t1s, t2s = _relaxation_times(system, relaxation)
 
     n, channels = system.n, system.channels
     labels = {f"{ch}:{ax}": (ch, ax) for ch in channels for ax in "xy"}
+    groups: dict[str, tuple] = {}  # control label prefix -> spins driven together
+
+    def drive(spins: tuple, channel: str | None) -> str:
+        """The control prefix of a group of spins: the channel when it is all
+        of the channel's spins, else the spins' labels (a selective pulse)."""
+        if channel is not None and tuple(system.spins_on(channel)) == spins:
+            return channel
+        name = "+".join(system.labels()[i] for i in spins)
+        for ax in "xy":
+            labels.setdefault(f"{name}:{ax}", (spins, ax))
+        return name
+
     taus: list[float] = []
     rows: list[dict] = []
     spans = []
@@ -261,12 +327,33 @@ def to_processor(
         if isinstance(e, Pulse):
             ph = math.radians(e.phase_deg)
             tau = e.duration_s / e.steps
+            if e.spins is None:
+                prefixes = list(e.channels)
+            else:
+                prefixes = [drive(tuple(i for i in e.spins if system.spins[i].isotope == ch), ch)
+                            for ch in e.channels if any(system.spins[i].isotope == ch for i in e.spins)]
             for a in e.amplitudes_hz():
                 w = 2 * math.pi * float(rf_scale) * float(a)
                 row = {}
-                for ch in e.channels:
-                    row[f"{ch}:x"] = w * math.cos(ph)
-                    row[f"{ch}:y"] = w * math.sin(ph)
+                for pre in prefixes:
+                    row[f"{pre}:x"] = w * math.cos(ph)
+                    row[f"{pre}:y"] = w * math.sin(ph)
+                taus.append(tau)
+                rows.append(row)
+        elif isinstance(e, ShapedPulse):
+            tau = e.duration_s / e.steps
+            prefixes = []
+            for ch in e.channels:
+                on = tuple(system.spins_on(ch))
+                sel = on if e.spins is None else tuple(i for i in on if i in e.spins)
+                prefixes.append(drive(sel, ch) if sel else None)
+            xy = e.xy_hz() * (2 * math.pi * float(rf_scale))
+            for j in range(e.steps):
+                row = {}
+                for c, pre in enumerate(prefixes):
+                    if pre is not None:
+                        row[f"{pre}:x"] = float(xy[j, c, 0])
+                        row[f"{pre}:y"] = float(xy[j, c, 1])
                 taus.append(tau)
                 rows.append(row)
         elif isinstance(e, (Delay, Acquire)):
@@ -295,39 +382,56 @@ def to_processor(
         t1=list(t1s) if any(x is not None for x in t1s) else None,
         t2=list(t2s) if any(x is not None for x in t2s) else None,
     )
+    if collapse:
+        from qutip_qip.noise import DecoherenceNoise
+
+        ops1 = {"lower": qutip.Qobj(np.array([[0, 1], [0, 0]], dtype=complex)),
+                "raise": qutip.Qobj(np.array([[0, 0], [1, 0]], dtype=complex)),
+                "dephase": qutip.sigmaz()}
+        for k, kind, rate in collapse:
+            proc.add_noise(DecoherenceNoise([math.sqrt(rate) * ops1[kind]], targets=k))
     proc.add_drift(qutip.Qobj(system.free_hamiltonian(float(offset_hz)), dims=dims), targets=list(range(n)))
     for lab, (ch, ax) in labels.items():
-        idx = system.spins_on(ch)
+        idx = list(ch) if isinstance(ch, tuple) else system.spins_on(ch)
         proc.add_control(qutip.Qobj(ops[ax][idx].sum(axis=0), dims=dims), targets=list(range(n)), label=lab)
     proc.set_coeffs(coeffs)
     proc.set_tlist(tlist)
-    schedule = ProcessorSchedule(tlist, coeffs, labels, tuple(spans), t1s, t2s)
+    schedule = ProcessorSchedule(tlist, coeffs, labels, tuple(spans), t1s, t2s, collapse)
     return proc, schedule
 
 
 # ---------------------------------------------------------------- running
-def expm_processor(processor: Processor, schedule: ProcessorSchedule, initial) -> np.ndarray:
+def expm_processor(processor: Processor, schedule: ProcessorSchedule, initial, method: str = "dense") -> np.ndarray:
     """The Processor's own model propagated exactly, without an ODE solver.
 
     Takes the Hamiltonian and the collapse operators exactly as qutip-qip
     hands them to ``mesolve`` (``processor.get_qobjevo(noisy=True)``),
     evaluates the Hamiltonian at the middle of every interval of
     ``schedule.tlist`` (it is constant there), builds
-    ``qutip.liouvillian(H, c_ops)`` and applies its dense matrix
-    exponential, interval by interval.  An independent reference for both
-    the compilation (against :mod:`pulses.simulate`) and the ODE solution.
+    ``qutip.liouvillian(H, c_ops)`` and applies its matrix exponential,
+    interval by interval.  An independent reference for both the
+    compilation (against :mod:`pulses.simulate`) and the ODE solution.
 
     Parameters
     ----------
     processor, schedule : from :func:`to_processor`
     initial : (d, d) array or Qobj
+    method : "dense" or "multiply"
+        "dense": ``scipy.linalg.expm`` of each interval's (4ⁿ × 4ⁿ) dense
+        Liouvillian (≤ 4 spins in reasonable time).  "multiply":
+        ``scipy.sparse.linalg.expm_multiply`` (Al-Mohy & Higham, to double
+        precision) of the sparse Liouvillian on the state — no 4ⁿ × 4ⁿ
+        matrix, for 5 and more spins.
 
     Returns
     -------
     ndarray (d, d) complex
     """
     import scipy.linalg
+    import scipy.sparse.linalg
 
+    if not isinstance(method, str) or method not in ("dense", "multiply"):
+        raise SimulationError(f"method = {V.show(method)} is not allowed: use 'dense' or 'multiply'")
     n = processor.num_qubits
     dims = [[2] * n, [2] * n]
     rho0 = initial.full() if isinstance(initial, qutip.Qobj) else np.asarray(initial, dtype=np.complex128)
@@ -335,6 +439,16 @@ def expm_processor(processor: Processor, schedule: ProcessorSchedule, initial) -
     c_ops = [c(0.0) if isinstance(c, qutip.QobjEvo) else c for c in c_ops]
     v = qutip.operator_to_vector(qutip.Qobj(rho0, dims=dims)).full().ravel()
     t = schedule.tlist
+    if method == "multiply":
+        # qutip's Liouvillian, built sparse: its dissipator once, −i(spre(H) − spost(H)) per interval
+        dis = qutip.liouvillian(None, [c.to("csr") for c in c_ops]).to("csr") if c_ops else 0
+        for t0, t1 in itertools.pairwise(t):
+            hm = h(0.5 * (t0 + t1)).to("csr")
+            liouv = (-1j * (qutip.spre(hm) - qutip.spost(hm)) + dis).to("csr").data.as_scipy()
+            v = scipy.sparse.linalg.expm_multiply(liouv * (t1 - t0), v, traceA=complex(liouv.diagonal().sum())
+                                                  * (t1 - t0))
+        d = 2**n
+        return v.reshape(d, d, order="F")
     gens = np.stack(
         [qutip.liouvillian(h(0.5 * (t0 + t1)), c_ops).full() * (t1 - t0) for t0, t1 in itertools.pairwise(t)]
     )
@@ -347,6 +461,8 @@ def expm_processor(processor: Processor, schedule: ProcessorSchedule, initial) -
 def _hard_rotation(system: SpinSystem, pulse: Pulse, rf_scale: float) -> qutip.Qobj:
     n = system.n
     idx = [k for ch in pulse.channels for k in system.spins_on(ch)]
+    if pulse.spins is not None:  # a pulse on named spins rotates those only
+        idx = [k for k in idx if k in pulse.spins]
     ph = math.radians(pulse.phase_deg)
     gen = math.cos(ph) * system.ops["x"][idx].sum(axis=0) + math.sin(ph) * system.ops["y"][idx].sum(axis=0)
     theta = math.radians(pulse.flip_deg) * rf_scale
@@ -374,10 +490,13 @@ def safe_max_step(sequence: Sequence) -> float | None:
 
     An adaptive ODE step longer than a pulse can land on both sides of it and
     never evaluate the Hamiltonian inside: the pulse is skipped silently and
-    no tolerance catches it.  qutip-qip's own default (a tenth of the whole
+    no tolerance catches it.  For a :class:`~pulses.sequence.ShapedPulse`
+    the bound is half its step.  qutip-qip's own default (a tenth of the whole
     run) does exactly that to short pulses in a long sequence.
     """
     taus = [e.duration_s for e in sequence.elements if isinstance(e, Pulse) and not e.hard and e.duration_s > 0]
+    # a shaped pulse: half its step (its waveform changes every step)
+    taus += [e.duration_s / e.steps for e in sequence.elements if isinstance(e, ShapedPulse) and e.duration_s > 0]
     return 0.5 * min(taus) if taus else None
 
 
@@ -393,6 +512,7 @@ def run_processor(
     rtol: float | None = None,
     options: dict | None = None,
     engine: str = "mesolve",
+    relaxation_model: str = "qip",
 ) -> np.ndarray:
     """Final density matrix of ``sequence`` run by qutip-qip Processors.
 
@@ -424,6 +544,9 @@ def run_processor(
     engine : "mesolve" or "expm"
         "expm" replaces the ODE by :func:`expm_processor` (exact propagation
         of the same Processor model; solver options are then ignored).
+    relaxation_model : "qip" or "thermal"
+        As for :func:`to_processor` ("thermal": relaxation toward the
+        thermal state at any temperature, for a mixed start state).
 
     Returns
     -------
@@ -441,7 +564,14 @@ def run_processor(
     if options is not None:
         options = V.mapping(options, "options", SimulationError, "mesolve options")
     sequence.check(system.channels)
-    _relaxation_times(system, relaxation)  # refuse an unmappable model before any work
+    if not isinstance(relaxation_model, str) or relaxation_model not in RELAXATION_MODELS:
+        raise SimulationError(
+            f"relaxation_model = {V.show(relaxation_model)} is not allowed: use {', '.join(RELAXATION_MODELS)}"
+        )
+    if relaxation_model == "qip":
+        _relaxation_times(system, relaxation)  # refuse an unmappable model before any work
+    else:
+        _thermal_collapse(system, relaxation)
     d, n = system.dim, system.n
     dims = [[2] * n, [2] * n]
     if isinstance(initial, str):
@@ -472,7 +602,8 @@ def run_processor(
                 else:
                     rho = qutip.Qobj(np.where(gradient_mask(system, part.orders), rho.full(), 0.0), dims=dims)
                 continue
-            proc, sched = to_processor(system, part, rf_scale=rf_scale, offset_hz=offset_hz, relaxation=relaxation)
+            proc, sched = to_processor(system, part, rf_scale=rf_scale, offset_hz=offset_hz, relaxation=relaxation,
+                                       relaxation_model=relaxation_model)
             if engine == "expm":
                 rho = qutip.Qobj(expm_processor(proc, sched, rho), dims=dims)
                 continue

@@ -32,6 +32,7 @@ import numpy as np
 from pulses import _validate as V
 from pulses.errors import SequenceError
 from pulses.spinsystem import MAX_SYSTEM_SPINS
+from pulses.waveform import Waveform
 
 SHAPES = ("rect", "gaussian", "sinc")
 
@@ -59,6 +60,23 @@ def _channels(where: str, value) -> tuple[str, ...] | None:
     if len(set(ch)) != len(ch):
         raise SequenceError(f"{where}: channels = {V.show(ch)} is not allowed: a channel may appear only once")
     return ch
+
+
+def _spins(where: str, value) -> tuple[int, ...] | None:
+    """None, or distinct spin indices 0 ≤ k < MAX_SYSTEM_SPINS (sorted)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (value,)
+    rule = f"give None or distinct spin indices 0 to {MAX_SYSTEM_SPINS - 1}"
+    idx = V.items(value, f"{where}: spins", SequenceError, "spin indices")
+    ok = len(idx) > 0 and all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) and 0 <= int(k) < MAX_SYSTEM_SPINS
+        for k in idx
+    )
+    if not ok or len(set(int(k) for k in idx)) != len(idx):
+        raise SequenceError(f"{where}: spins = {V.show(value)} is not allowed: {rule}")
+    return tuple(sorted(int(k) for k in idx))
 
 
 def envelope(shape, steps: int) -> np.ndarray:
@@ -91,6 +109,15 @@ def envelope(shape, steps: int) -> np.ndarray:
         a = np.array(shape, dtype=np.float64)
     a /= max(a.max(), -a.min())
     return a
+
+
+def _ratio(num: float, den: float) -> float:
+    """num / den as IEEE division (±inf or nan when den underflowed to 0),
+    so that a degenerate triple is reported by the finiteness check instead
+    of raising ZeroDivisionError."""
+    if den != 0:
+        return num / den
+    return math.copysign(math.inf, num) * math.copysign(1.0, den) if num != 0 else math.nan
 
 
 def _check_label(where: str, value, field_name: str = "label") -> None:
@@ -153,6 +180,15 @@ class Pulse(Element):
     hard : bool
         Ideal rotation (delta pulse).
     label : str
+    spins : tuple of int, optional
+        Target spins (indices), for planning: the RF then acts on these
+        spins only, an idealised perfectly selective pulse (each must be on
+        one of ``channels``).  A real spectrometer needs a selective
+        (shaped, frequency-offset) pulse for that when other spins share the
+        channel: :meth:`pulses.platform.Platform.report` flags it, and
+        :func:`pulses.builders.selective_pulse` builds the shaped pulse whose
+        selectivity comes from the offsets, simulated as it is.  None (the
+        default): every spin of the channels.
     """
 
     kind: ClassVar[str] = "Pulse"
@@ -165,11 +201,13 @@ class Pulse(Element):
     steps: int | None = None
     hard: bool = False
     label: str = ""
+    spins: tuple | None = None
 
     def __post_init__(self) -> None:
         _check_label("Pulse", self.label)
         w = _who("Pulse", self.label)
         set_ = object.__setattr__
+        set_(self, "spins", _spins(w, self.spins))
         if self.channels is None:
             raise SequenceError(f"{w}: channels = None is not allowed: give the channel names, e.g. ('1H',)")
         set_(self, "channels", _channels(w, self.channels))
@@ -241,7 +279,7 @@ class Pulse(Element):
                         f"{w}: nutation_hz = 0 leaves duration_s undetermined for flip_deg = {flip!r}: "
                         "give duration_s (with a zero flip) or nutation_hz > 0"
                     )
-                dur = flip / (360.0 * nu * area) + 0.0  # + 0.0: no −0.0 for a zero flip
+                dur = _ratio(flip, 360.0 * nu * area) + 0.0  # + 0.0: no −0.0 for a zero flip
                 derived = "duration_s"
             elif nu is None:
                 if dur == 0:
@@ -249,7 +287,7 @@ class Pulse(Element):
                         f"{w}: duration_s = 0 leaves nutation_hz undetermined: give nutation_hz, or hard = true "
                         "for an instantaneous pulse"
                     )
-                nu = flip / (360.0 * dur * area) + 0.0  # + 0.0: no −0.0 for a zero flip
+                nu = _ratio(flip, 360.0 * dur * area) + 0.0  # + 0.0: no −0.0 for a zero flip
                 derived = "nutation_hz"
             else:
                 derived = None
@@ -283,6 +321,148 @@ class Pulse(Element):
     def amplitudes_hz(self) -> np.ndarray:
         """Nutation frequency of each piecewise-constant step (signed), Hz."""
         return self.nutation_hz * envelope(self.shape, self.steps)
+
+
+@dataclass(frozen=True)
+class ShapedPulse(Element):
+    """Shaped RF on one or more channels at once, each with its own waveform.
+
+    The optimal-control (GRAPE) pulse, the phase-modulated pulse and the
+    simultaneous independent pulses on two channels are one element: per
+    channel a :class:`~pulses.waveform.Waveform` (amplitude in % of the
+    peak and phase per step) and a peak nutation frequency.  All waveforms
+    have the same number of steps, each of length ``duration_s / steps``.
+    Step k drives channel c with 2π ν_c a_ck/100 (cos(φ_ck + φ0) Ix +
+    sin(φ_ck + φ0) Iy), φ0 = ``phase_deg``.
+
+    Parameters
+    ----------
+    duration_s : float
+        Length (s, finite, ≥ 0).
+    waveforms : tuple of Waveform
+        One per channel (a dict with the Waveform fields is accepted).
+    channels : tuple of str
+        The channel of each waveform (distinct), e.g. ("1H", "13C").
+    nutation_hz : float or tuple of float
+        Peak (100 %) nutation frequency of each channel, Hz (≥ 0; one
+        number is used for every channel).
+    phase_deg : float
+        Phase added to every step (what a phase cycle sets).
+    spins : tuple of int, optional
+        Target spins, as for :class:`Pulse` (an idealised selective pulse on
+        these spins only; each must be on one of ``channels``).
+    label : str
+    """
+
+    kind: ClassVar[str] = "ShapedPulse"
+    duration_s: float | None = None
+    waveforms: tuple = ()
+    channels: tuple = ("1H",)
+    nutation_hz: Any = ()
+    phase_deg: float = 0.0
+    spins: tuple | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _check_label("ShapedPulse", self.label)
+        w = _who("ShapedPulse", self.label)
+        set_ = object.__setattr__
+        if self.duration_s is None:
+            raise SequenceError(f"{w}: duration_s is missing: give the pulse length in seconds")
+        set_(self, "duration_s", _num(w, "duration_s", self.duration_s, minimum=0.0))
+        if self.channels is None:
+            raise SequenceError(f"{w}: channels = None is not allowed: give the channel of each waveform")
+        set_(self, "channels", _channels(w, self.channels))
+        set_(self, "phase_deg", _num(w, "phase_deg", self.phase_deg))
+        set_(self, "spins", _spins(w, self.spins))
+        if isinstance(self.waveforms, (Waveform, Mapping)):
+            set_(self, "waveforms", (self.waveforms,))
+        wfs = V.items(self.waveforms, f"{w}: waveforms", SequenceError, "Waveform objects, one per channel")
+        out = []
+        for k, wf in enumerate(wfs):
+            if isinstance(wf, Mapping):
+                V.known_keys(wf, ("amplitude_pct", "phase_deg", "title", "parameters"), f"{w}: waveforms[{k}]",
+                             SequenceError)
+                if "amplitude_pct" not in wf:
+                    raise SequenceError(f"{w}: waveforms[{k}]: amplitude_pct is missing")
+                params = wf.get("parameters", ())
+                if isinstance(params, (list, tuple)):
+                    params = tuple(tuple(p) if isinstance(p, list) else p for p in params)
+                try:
+                    wf = Waveform(wf["amplitude_pct"], wf.get("phase_deg"), wf.get("title", ""), params)
+                except SequenceError as exc:
+                    raise SequenceError(f"{w}: waveforms[{k}]: {exc}") from None
+            if not isinstance(wf, Waveform):
+                raise SequenceError(f"{w}: waveforms[{k}] = {V.show(wf)} is not allowed: give a Waveform")
+            out.append(wf)
+        if len(out) != len(self.channels):
+            raise SequenceError(
+                f"{w}: {len(out)} waveforms for {len(self.channels)} channels is not allowed: give one waveform per channel"
+            )
+        if len({x.steps for x in out}) > 1:
+            raise SequenceError(
+                f"{w}: waveforms = steps {[x.steps for x in out]} is not allowed: every channel's waveform needs the "
+                "same number of steps"
+            )
+        set_(self, "waveforms", tuple(out))
+        nu = self.nutation_hz
+        if V.is_real(nu):
+            nu = (nu,) * len(out)
+        nus = V.items(nu, f"{w}: nutation_hz", SequenceError, "peak nutation frequencies (Hz), one per channel")
+        if len(nus) != len(out):
+            raise SequenceError(
+                f"{w}: nutation_hz = {V.show(self.nutation_hz)} is not allowed: give one peak nutation frequency per "
+                f"channel ({len(out)})"
+            )
+        set_(self, "nutation_hz", tuple(_num(w, f"nutation_hz[{k}]", x, minimum=0.0) for k, x in enumerate(nus)))
+
+    @property
+    def steps(self) -> int:
+        """Number of piecewise-constant steps (of every channel)."""
+        return self.waveforms[0].steps
+
+    @property
+    def duration(self) -> float:
+        return self.duration_s
+
+    def xy_hz(self) -> np.ndarray:
+        """(steps, channels, 2): the x and y nutation frequency (Hz) of every
+        step on every channel, the common ``phase_deg`` included."""
+        out = np.empty((self.steps, len(self.channels), 2))
+        rot = np.deg2rad(self.phase_deg)
+        for c, (wf, nu) in enumerate(zip(self.waveforms, self.nutation_hz)):
+            a = np.asarray(wf.amplitude_pct) * (nu / 100.0)
+            ph = np.deg2rad(np.asarray(wf.phase_deg)) + rot
+            out[:, c, 0] = a * np.cos(ph)
+            out[:, c, 1] = a * np.sin(ph)
+        return out
+
+    @classmethod
+    def from_xy(cls, duration_s: float, controls: Mapping, *, label: str = "", spins=None) -> "ShapedPulse":
+        """The pulse of Cartesian controls in Hz per channel, e.g. an
+        optimal-control program's ``{"1H": (x_hz, y_hz), "13C": (x_hz, y_hz)}``
+        (arrays of one value per step): each channel's peak |x + iy| becomes
+        its ``nutation_hz`` and its waveform is :meth:`Waveform.from_xy`."""
+        controls = V.mapping(controls, "ShapedPulse.from_xy: controls", SequenceError, "channel: (x_hz, y_hz)")
+        chans, wfs, nus = [], [], []
+        for ch, xy in controls.items():
+            pair = V.items(xy, f"ShapedPulse.from_xy: controls[{ch!r}]", SequenceError, "two arrays (x_hz, y_hz)")
+            if len(pair) != 2:
+                raise SequenceError(f"ShapedPulse.from_xy: controls[{ch!r}] is not allowed: give (x_hz, y_hz)")
+            x = V.number_array(pair[0], f"ShapedPulse.from_xy: controls[{ch!r}] x", SequenceError)
+            y = V.number_array(pair[1], f"ShapedPulse.from_xy: controls[{ch!r}] y", SequenceError)
+            peak = float(np.hypot(x, y).max()) if x.size == y.size else 0.0
+            wf = Waveform.from_xy(x, y, peak if peak > 0 else 1.0, title=str(ch))
+            chans.append(ch)
+            wfs.append(wf)
+            nus.append(peak)
+        return cls(duration_s=duration_s, waveforms=tuple(wfs), channels=tuple(chans), nutation_hz=tuple(nus),
+                   spins=spins, label=label)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["waveforms"] = [wf.to_dict() for wf in self.waveforms]
+        return out
 
 
 @dataclass(frozen=True)
@@ -382,7 +562,10 @@ class Acquire(Element):
         return self.points * self.dwell_s
 
 
-ELEMENTS = {cls.kind: cls for cls in (Pulse, Delay, Gradient, Acquire)}
+ELEMENTS = {cls.kind: cls for cls in (Pulse, ShapedPulse, Delay, Gradient, Acquire)}
+
+#: The elements a phase cycle sets the phase of (in sequence order).
+_PHASED = (Pulse, ShapedPulse)
 
 #: The fields of a phase-cycle step (as a PhaseStep or a dict).
 _STEP_FIELDS = ("pulse_phases_deg", "receiver_phase_deg")
@@ -420,12 +603,13 @@ class Sequence:
 
     Parameters
     ----------
-    elements : tuple of Pulse | Delay | Gradient | Acquire
+    elements : tuple of Pulse | ShapedPulse | Delay | Gradient | Acquire
         (a list or another ordered iterable is accepted); the total
         duration must be finite.
     name : str
     phase_cycle : tuple of PhaseStep
-        Each step replaces the phases of the pulses (in order) and sets the
+        Each step replaces the phases of the pulses (Pulse and ShapedPulse
+        elements, in order) and sets the
         receiver phase; the simulator averages the steps' FIDs, each
         multiplied by exp(−i·receiver phase).  A step may also be given as a
         dict with the keys ``pulse_phases_deg`` and ``receiver_phase_deg``
@@ -445,7 +629,7 @@ class Sequence:
         object.__setattr__(self, "elements", els)
         if not math.isfinite(float(sum(e.duration for e in els))):
             raise SequenceError("sequence: the total duration of the elements overflows: it must be finite")
-        n_pulses = sum(isinstance(e, Pulse) for e in els)
+        n_pulses = sum(isinstance(e, _PHASED) for e in els)
         steps = []
         cycle = V.items(self.phase_cycle, "sequence: phase_cycle", SequenceError, "phase steps")
         for s, step in enumerate(cycle):
@@ -481,13 +665,13 @@ class Sequence:
         """The sequence with the pulse phases of one phase-cycle step."""
         if not isinstance(step, PhaseStep):
             raise SequenceError(f"with_phases: step = {V.show(step)} is not allowed: give a PhaseStep")
-        n_pulses = sum(isinstance(e, Pulse) for e in self.elements)
+        n_pulses = sum(isinstance(e, _PHASED) for e in self.elements)
         if len(step.pulse_phases_deg) != n_pulses:
             raise SequenceError(
                 f"with_phases: {len(step.pulse_phases_deg)} pulse phases given, the sequence has {n_pulses} pulses"
             )
         it = iter(step.pulse_phases_deg)
-        els = tuple(replace(e, phase_deg=next(it)) if isinstance(e, Pulse) else e for e in self.elements)
+        els = tuple(replace(e, phase_deg=next(it)) if isinstance(e, _PHASED) else e for e in self.elements)
         return Sequence(els, self.name)
 
     def check(self, channels) -> None:
@@ -626,4 +810,6 @@ def _toml_value(v) -> str:
         return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):  # an inline table (a ShapedPulse's waveforms)
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
     raise SequenceError(f"cannot write {V.show(v)} to TOML")

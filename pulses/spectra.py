@@ -13,7 +13,10 @@ lives in one module per job:
   :class:`LorentzianLine` and :class:`VoigtLine`, :func:`line_shape`,
   :func:`exact_possible`;
 * :mod:`pulses.amplitudes` — :func:`fit_lines` (:class:`LineFit`,
-  :class:`FittedLine`) and :func:`integrate`.
+  :class:`FittedLine`) and :func:`integrate`;
+* :mod:`pulses.peaks` — :func:`pick_peaks` (:class:`PeakList`,
+  :class:`Peak`): the lines of a spectrum, so that ``fit_lines`` needs no
+  hand-given centres.
 
 The input checks they share are in :mod:`pulses._spectra_checks` (built on
 :mod:`pulses._validate`).  This module defines nothing of its own: add new
@@ -44,6 +47,7 @@ from pulses.lineshapes import (  # noqa: F401
     line_shape,
 )
 from pulses.noise import SNRMeasurement, add_noise, measure_snr, noise_sigma
+from pulses.peaks import Peak, PeakList, pick_peaks
 from pulses.processing import _dft, apodize, fft, zero_fill  # noqa: F401
 from pulses.spectrum import Spectrum
 
@@ -52,6 +56,8 @@ __all__ = [
     "FittedLine",
     "LineFit",
     "LorentzianLine",
+    "Peak",
+    "PeakList",
     "SNRMeasurement",
     "Spectrum",
     "VoigtLine",
@@ -64,5 +70,6 @@ __all__ = [
     "line_shape",
     "measure_snr",
     "noise_sigma",
+    "pick_peaks",
     "zero_fill",
 ]

@@ -410,6 +410,10 @@ def test_negative_gamma_nucleus_is_polarised_down():
 
 
 def test_more_spins_than_the_engine_handles_is_an_error():
-    s = SpinSystem(tuple(Spin("1H") for _ in range(7)), proton_mhz=400)
-    with pytest.raises(SimulationError, match="7 spins is not allowed"):
+    # the sparse engine takes up to 7 spins (issue 13), the dense one up to 6
+    s = SpinSystem(tuple(Spin("1H") for _ in range(8)), proton_mhz=400)
+    with pytest.raises(SimulationError, match="8 spins is not allowed"):
         Simulator(s)
+    seven = SpinSystem(tuple(Spin("1H") for _ in range(7)), proton_mhz=400)
+    with pytest.raises(SimulationError, match="7 spins is not allowed with method = 'dense'"):
+        Simulator(seven, method="dense")
