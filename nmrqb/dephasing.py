@@ -38,6 +38,7 @@ __all__ = ["DephasingResult", "dephase", "liouvillian"]
 
 #: Largest eigenvector condition number for which the eigen route is used.
 _MAX_EIG_COND = 1e6
+_SINGULAR_EIG_COND = 1e12  # beyond it the eigenvector solve loses every digit
 
 #: Memory per time sample (states, exponentials, temporaries).
 _BYTES_PER_TIME = 2048
@@ -171,7 +172,10 @@ def dephase(
     method : {"auto", "eig", "expm"}
         ``"eig"`` diagonalises the Liouvillian once; ``"expm"`` exponentiates
         L·t for every time (batched); ``"auto"`` uses ``"eig"`` unless its
-        eigenvector matrix has a condition number above 1e6.
+        eigenvector matrix has a condition number above 1e6, and ``"eig"``
+        falls back to ``"expm"`` when that matrix is numerically singular
+        (condition number above 1e12); ``DephasingResult.method`` says
+        which was used.
 
     Returns
     -------
@@ -200,7 +204,10 @@ def dephase(
             lam = np.where(np.abs(lam) <= tiny, 0.0, lam)
             lam = np.minimum(lam.real, 0.0) + 1j * lam.imag
             cond = np.linalg.cond(vec)
-            if method == "eig" or cond < _MAX_EIG_COND:
+            # "eig" is honoured unless the eigenvectors are numerically
+            # dependent (degenerate eigenvalues of a non-normal L, or eig's
+            # choice inside a degenerate space): then expm, reported in .method
+            if (method == "eig" and cond < _SINGULAR_EIG_COND) or cond < _MAX_EIG_COND:
                 c = np.linalg.solve(vec, v0)
                 out = (np.exp(np.outer(t, lam)) * c) @ vec.T
                 used = "eig"

@@ -596,3 +596,13 @@ def test_fuzz_dephasing(m, rho0, times, gamma, method):
 
 
 # 6. benchmarks: their --quick mode is run by tests/test_benchmarks_quick.py
+
+
+def test_dephase_eig_with_dependent_eigenvectors_falls_back_to_expm():
+    """Found by test_fuzz_dephasing: D = G = 1, γ = 0 gives numpy.eig a
+    singular eigenvector matrix; method='eig' fell over with LinAlgError."""
+    m = DipolarModel(B=0.0, D=1.0, G=1.0, Delta=0.0, epsilon=0.0)
+    r = dephase(m, [1, 0, 0, 0], [0.0, 0.7], 0.0, method="eig")
+    ref = dephase(m, [1, 0, 0, 0], [0.0, 0.7], 0.0, method="expm")
+    assert r.method == "expm"
+    np.testing.assert_allclose(r.rho, ref.rho, atol=1e-14)

@@ -6,6 +6,7 @@ and its own fuzz test."""
 from __future__ import annotations
 
 import dataclasses
+import copy
 import json
 import math
 import subprocess
@@ -479,7 +480,10 @@ def _near(path):
     if isinstance(node, float):
         lo, hi = sorted((node * 0.3, node * 3.0)) if node else (0.0, 1.0)
         return st.floats(min_value=lo, max_value=hi)
-    return st.just(node)
+    # a fresh copy per draw: a shared table or list, once put into a test's
+    # data, would be changed by a later change below it and then change the
+    # base protocol itself (hypothesis: FlakyStrategyDefinition)
+    return st.builds(copy.deepcopy, st.just(node))
 
 
 def _change(path):
