@@ -176,18 +176,6 @@ class Distribution:
         return cls(tuple(values), tuple(w))
 
 
-def _superop_commutator(h: np.ndarray) -> np.ndarray:
-    eye = np.eye(h.shape[0])
-    return np.kron(h, eye) - np.kron(eye, h.T)
-
-
-def _dissipator(c: np.ndarray) -> np.ndarray:
-    """Lindblad D[c] for row-major vec: c⊗c* − ½(c†c⊗1 + 1⊗(c†c)ᵀ)."""
-    eye = np.eye(c.shape[0])
-    cc = c.conj().T @ c
-    return np.kron(c, c.conj()) - 0.5 * (np.kron(cc, eye) + np.kron(eye, cc.T))
-
-
 def _pauli_basis(n: int) -> np.ndarray:
     """(4ⁿ, 4ⁿ) unitary whose columns are vec(P)/√d for the Pauli strings P
     (I, X, Y, Z per spin, qubit 0 the leftmost factor)."""
@@ -310,10 +298,10 @@ def liouvillian(system: SpinSystem, relaxation: bool = True) -> tuple[np.ndarray
     for k, r1, gphi, pol in _spin_rates(system):
         if r1 > 0:
             minus = o["p"][k].copy()  # I⁺ = |0⟩⟨1| lowers the energy for γ > 0
-            dis += (1 + pol) / 2 * r1 * _dissipator(minus)
-            dis += (1 - pol) / 2 * r1 * _dissipator(minus.conj().T)
+            dis += (1 + pol) / 2 * r1 * LV.dissipator(minus)
+            dis += (1 - pol) / 2 * r1 * LV.dissipator(minus.conj().T)
         if gphi > 0:
-            dis += gphi / 2 * _dissipator(2 * o["z"][k])
+            dis += gphi / 2 * LV.dissipator(2 * o["z"][k])
     rho_eq = system.thermal_state().reshape(-1)
     for c in _t1d_couplings(system):
         u = system.dipolar_order(c.i, c.j).reshape(-1)
@@ -391,10 +379,10 @@ def _sparse_free_terms(system: SpinSystem, relaxation: bool):
             dis = np.zeros((4, 4), dtype=np.complex128)
             minus = LV._HALF["p"]
             if r1 > 0:
-                dis += (1 + pol) / 2 * r1 * _dissipator(minus)
-                dis += (1 - pol) / 2 * r1 * _dissipator(minus.conj().T)
+                dis += (1 + pol) / 2 * r1 * LV.dissipator(minus)
+                dis += (1 - pol) / 2 * r1 * LV.dissipator(minus.conj().T)
             if gphi > 0:
-                dis += gphi / 2 * _dissipator(2 * LV._HALF["z"])
+                dis += gphi / 2 * LV.dissipator(2 * LV._HALF["z"])
             if np.any(dis != 0):
                 parts.append(LV.embed(LV.one_spin(dis), (k,), n))
         t1d = _t1d_couplings(system)
@@ -672,7 +660,7 @@ class Simulator:
                     f"the free Hamiltonian of the spin system (offsets_hz shift {offset!r} Hz) is non-finite: "
                     "its offsets and couplings overflow (they must be far below 1e307 Hz)"
                 )
-            g = self._augmented(-1j * _superop_commutator(h))
+            g = self._augmented(-1j * LV.commutator_superop(h))
             if not np.all(np.isfinite(g)):
                 raise SimulationError(
                     "the free generator of the spin system is non-finite: its offsets, couplings or relaxation "
@@ -689,7 +677,7 @@ class Simulator:
         if key not in self._cache:
             out = []
             for phase in (0.0, 90.0):
-                sup = self._to_real(-1j * _superop_commutator(self._rf_hamiltonian(idx, phase)))
+                sup = self._to_real(-1j * LV.commutator_superop(self._rf_hamiltonian(idx, phase)))
                 g = np.zeros((sup.shape[0] + 1,) * 2)
                 g[:-1, :-1] = sup
                 out.append(g)
