@@ -161,6 +161,17 @@ class Platform:
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------ checks
+    def _pulse_length(self, where: str, ch: str, duration_s: float) -> float:
+        """``duration_s`` if within the channel's maximum pulse length, else a
+        SequenceError naming the element and the limit."""
+        lim = self.limits[ch]
+        if duration_s > lim.max_pulse_s * (1 + _LIMIT_RTOL):
+            raise SequenceError(
+                f"{where} on channel {ch!r}: duration_s = {duration_s:g} exceeds the platform's maximum "
+                f"pulse length {lim.max_pulse_s:g} s ({self.name})"
+            )
+        return duration_s
+
     def check(self, sequence: Sequence) -> None:
         """Raise :class:`~pulses.errors.SequenceError` for the first element of
         ``sequence`` that this platform cannot run: an unknown channel, a
@@ -187,12 +198,7 @@ class Platform:
                             f"{where} on channel {ch!r}: nutation_hz = {peak:g} exceeds the platform's maximum "
                             f"{lim.max_nutation_hz:g} Hz ({self.name})"
                         )
-                    if e.duration_s > lim.max_pulse_s * (1 + _LIMIT_RTOL):
-                        raise SequenceError(
-                            f"{where} on channel {ch!r}: duration_s = {e.duration_s:g} exceeds the platform's maximum "
-                            f"pulse length {lim.max_pulse_s:g} s ({self.name})"
-                        )
-                    on_time[ch] += e.duration_s
+                    on_time[ch] += self._pulse_length(where, ch, e.duration_s)
             elif isinstance(e, ShapedPulse):
                 for ch, wf, nu in zip(e.channels, e.waveforms, e.nutation_hz):
                     lim = self.limits[ch]
@@ -202,12 +208,7 @@ class Platform:
                             f"{where} on channel {ch!r}: peak nutation {peak:g} Hz (nutation_hz × the waveform's "
                             f"largest amplitude) exceeds the platform's maximum {lim.max_nutation_hz:g} Hz ({self.name})"
                         )
-                    if e.duration_s > lim.max_pulse_s * (1 + _LIMIT_RTOL):
-                        raise SequenceError(
-                            f"{where} on channel {ch!r}: duration_s = {e.duration_s:g} exceeds the platform's maximum "
-                            f"pulse length {lim.max_pulse_s:g} s ({self.name})"
-                        )
-                    on_time[ch] += e.duration_s
+                    on_time[ch] += self._pulse_length(where, ch, e.duration_s)
             elif isinstance(e, Delay):
                 for ch in self.channels:
                     lim = self.limits[ch]

@@ -176,32 +176,6 @@ class Distribution:
         return cls(tuple(values), tuple(w))
 
 
-def _pauli_basis(n: int) -> np.ndarray:
-    """(4ⁿ, 4ⁿ) unitary whose columns are vec(P)/√d for the Pauli strings P
-    (I, X, Y, Z per spin, qubit 0 the leftmost factor)."""
-    one = np.array(
-        [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=np.complex128
-    ) / np.sqrt(2)
-    mats = one
-    for _ in range(n - 1):
-        mats = np.einsum("aij,bkl->abikjl", mats, one).reshape(mats.shape[0] * 4, mats.shape[1] * 2, -1)
-    return mats.reshape(mats.shape[0], -1).T.copy()
-
-
-def _to_pauli(sup: np.ndarray, n: int) -> np.ndarray:
-    """W† S W for a (4ⁿ, 4ⁿ) vec-basis superoperator S, using W = ⊗ of one-spin
-    4×4 changes of basis (after grouping each spin's (i, j) row and column
-    indices): 2n small tensor contractions, O(16ⁿ·n) instead of O(64ⁿ)."""
-    w1 = _pauli_basis(1)  # (4, 4): rows (i, j) of one spin, columns a
-    perm = [x for k in range(n) for x in (k, n + k)]
-    t = sup.reshape((2,) * (4 * n)).transpose(perm + [2 * n + x for x in perm])
-    t = t.reshape((4,) * (2 * n))
-    for axis in range(2 * n):
-        m = w1.conj() if axis < n else w1  # rows take W†, columns take W
-        t = np.moveaxis(np.tensordot(m, t, axes=([0], [axis])), 0, axis)
-    return t.reshape(sup.shape)
-
-
 def _real(x: np.ndarray, what: str) -> np.ndarray:
     """Real part of an array that must be real in the Pauli basis."""
     scale = max(1.0, float(np.abs(x).max(initial=0.0)))
@@ -578,7 +552,7 @@ class Simulator:
                 ch: np.sum(o["p"][self.system.spins_on(ch)], axis=0).T.reshape(-1) for ch in self.system.channels
             }
         else:
-            self._w = _pauli_basis(self.system.n)  # columns vec(P)/√d
+            self._w = LV.pauli_basis(self.system.n)  # columns vec(P)/√d
             dis, b = liouvillian(self.system, self.relaxation)
             self._dis = self._to_real(dis)
             self._b = _real(self._w.conj().T @ b, "relaxation offset")
@@ -638,7 +612,7 @@ class Simulator:
     # ------------------------------------------------------------ generators
     def _to_real(self, sup: np.ndarray) -> np.ndarray:
         """A vec(ρ)-basis superoperator in the Pauli basis (real)."""
-        return _real(_to_pauli(sup, self.system.n), "superoperator")
+        return _real(LV.to_pauli(sup, self.system.n), "superoperator")
 
     def _augmented(self, liouv: np.ndarray) -> np.ndarray:
         """[[L, b], [0, 0]] for a (d², d²) vec-basis Liouvillian L, in the
