@@ -387,7 +387,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise ProtocolError("--workers is not allowed with --scheduler: the cluster has its own workers")
     if not 0 < args.target < 1:
         raise ProtocolError(f"--target = {args.target!r} is not allowed: give a relative precision 0 < x < 1")
-    _prepare_out(args.out, args.resume, False) if not args.force else None  # refuse a bad folder before a cluster starts
+    if not args.force:  # refuse a bad folder before a cluster starts (--force: run_sweep checks it)
+        _prepare_out(args.out, args.resume, False)
     executor = None
     if args.dask or args.scheduler is not None:
         executor = make_executor("dask", args.workers, args.scheduler)

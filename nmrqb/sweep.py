@@ -520,9 +520,7 @@ def plan_sweep(protocol, over: Sequence[str] | None = None, replicas: int | None
     if not isinstance(protocol, Protocol):
         raise ProtocolError(f"plan_sweep: protocol must be an nmrqb.protocol.Protocol, got "
                             f"{type(protocol).__name__}")
-    specs = tuple(protocol.sweep.over if over is None else over)
-    if isinstance(over, str):
-        specs = (over,)
+    specs = protocol.sweep.over if over is None else (over,) if isinstance(over, str) else tuple(over)
     stage = protocol.sweep.stage if stage is None else stage
     if stage not in STAGES:
         evaluate_point(protocol, stage)  # raises the one-line error with its suggestion
