@@ -194,6 +194,11 @@ def peak_position(y: np.ndarray, x: np.ndarray, i: int) -> float:
 
 def compare(path: Path, procno: int) -> int:
     pdir = path / "pdata" / str(procno)
+    missing = [str(f) for f in (path / "acqus", pdir / "procs", pdir / "1r") if not f.is_file()]
+    if missing or not ((path / "fid").is_file() or (path / "ser").is_file()):
+        print(f"{path}: not an experiment folder with a raw fid and a processed pdata/{procno}/1r "
+              f"(missing: {', '.join(missing) or 'fid'})")
+        return 2
     try:
         ours, ppm_ours, prm, notes = process_like_procs(path, procno)
     except Unsupported as exc:
