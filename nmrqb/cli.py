@@ -364,7 +364,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                   + ("  (not determined)" if n in r.undetermined else ""))
         for w in r.warnings:
             print(f"warning: {w}")
-        print(f"reduced chi2 {r.redchi:.4g}; wrote {paths['folder']}/: fit.json, fit.html")
+        how = "noise sigma given" if r.sigma_source == "given" else "sigma from the residual: 1 by construction"
+        print(f"reduced chi2 {r.redchi:.4g} ({how}); wrote {paths['folder']}/: fit.json, fit.html")
     return 0
 
 

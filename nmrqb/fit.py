@@ -3,8 +3,9 @@
 The inverse problem of a planning run: given the FIDs of every readout and
 Ωt of an experiment (simulated by ``nmrqb run`` or measured), estimate the
 model parameters (any subset of B, D, G, Δ, ε, T and α) with nuisance
-parameters (receiver phase, extra line width and frequency offset per
-channel), with standard errors, correlations and identifiability warnings.
+parameters per channel (receiver phase, amplitude scale, RF-amplitude
+scale, frequency offset and extra line width), with standard errors,
+correlations and identifiability warnings.
 
 Forward model
 -------------
@@ -17,7 +18,23 @@ readout), the FIDs of the 16 states (I + P)/4 (P a Pauli string) and of
 I/4, and a residual evaluation is a matrix product with the 15 Pauli
 coefficients of the candidate state: no propagator is recomputed (the
 "cached propagators" of the issue).  Nuisance parameters act on the FIDs of
-a channel as exp(iφ_c) · exp(2πi δ_c t − π Γ_c t).
+a channel as a_c · exp(iφ_c) · exp(2πi δ_c t − π Γ_c t) (amplitude scale
+a_c, receiver phase φ_c, offset δ_c, extra line width Γ_c).  The
+RF-amplitude scale s_c multiplies the flip angle of every charging and
+readout pulse on channel c (hard pulses only): the FIDs change by
+A · (T(s) − T(1)) · c, with A the acquisition's responses to the Pauli
+states (cached too) and T the Pauli transfer matrix of the pulses before
+the acquisition — exact without relaxation, and exact at s = 1 with it.
+
+Noise level
+-----------
+Standard errors and the reduced χ² are for a noise σ per FID point and
+quadrature.  When σ is known (``sigma``; ``nmrqb fit`` on the output folder
+of ``nmrqb run`` takes it from its ``results.json``) the reduced χ² tests
+the model: ≈ 1 when model and σ fit the data, ≫ 1 for a misfit.  When it is
+not, σ is the rms of a first fit's residual per channel; the reduced χ² is
+then 1 by construction and cannot reveal a misfit (``FitResult.sigma_source``
+says which).
 
 Identifiability
 ---------------
@@ -43,9 +60,18 @@ import numpy as np
 from nmrqb.errors import NmrqbError, PhysicsError, ProtocolError
 
 __all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
-           "MODEL_PARAMETERS", "CORRELATION_WARN", "FIT_FORMAT"]
+           "run_noise_sigma", "MODEL_PARAMETERS", "NUISANCE_KINDS", "NUISANCE_NEUTRAL", "CORRELATION_WARN",
+           "FIT_FORMAT"]
 
 MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
+
+#: Kinds of per-channel nuisance parameters: receiver phase (rad), amplitude
+#: scale, RF-amplitude scale (flip-angle factor of the charging and readout
+#: pulses), frequency offset (Hz), extra line width (Hz).
+NUISANCE_KINDS = ("phase", "amplitude", "rf", "offset", "lw")
+
+#: The value of a nuisance parameter that changes nothing (its default start).
+NUISANCE_NEUTRAL = {"phase": 0.0, "amplitude": 1.0, "rf": 1.0, "offset": 0.0, "lw": 0.0}
 
 #: |correlation| above which two fitted parameters are reported as not separable.
 CORRELATION_WARN = 0.95
@@ -94,6 +120,8 @@ class ForwardModel:
         self.channels = tuple(system.channels)
         self.keys = [(k, r) for k in range(len(ex.charging.omega_t)) for r in ex.readout.names]
         sim = pulses.Simulator(system, relaxation=bool(relaxation))
+        self._sim = sim
+        self._rf = None  # (A, nominal Pauli transfer matrices): built on the first RF scale ≠ 1
         acq = ex.readout.acquire
         self.n_points = acq.points
         self.t = np.arange(acq.points) * acq.dwell_s
@@ -115,6 +143,63 @@ class ForwardModel:
             for sub in ex.preparation.subexperiments:
                 self.preparation_shift += sub.weight * (on.run(sub.sequence).final_state
                                                         - off.run(sub.sequence).final_state)
+
+    def _pre_acquisition(self, k: int, r: str) -> tuple:
+        """The pulses of key (k, r) before its acquisition."""
+        pulse = self.experiment.charging.pulses[k]
+        return ((pulse,) if pulse is not None else ()) + tuple(self.experiment.readout.pulses[r])
+
+    def _transfer(self, elements: tuple, rf: np.ndarray) -> np.ndarray:
+        """The 15 × 15 Pauli transfer matrix of hard ``elements`` with the
+        flip angle on channel c scaled by rf[c] (T_ij = Tr[P_i U P_j U†]/4)."""
+        import dataclasses
+
+        from pulses.compiler import sequence_unitary
+        from pulses.sequence import Sequence
+
+        split = []
+        for p in elements:
+            for ch in p.channels:
+                split.append(dataclasses.replace(p, channels=(ch,),
+                                                 flip_deg=p.flip_deg * float(rf[self.channels.index(ch)])))
+        u = sequence_unitary(self.experiment.platform.system, Sequence(tuple(split))) if split else np.eye(4)
+        rot = np.einsum("ab,jbc,dc->jad", u, _PAULI, u.conj())  # U P_j U†
+        return np.einsum("iba,jab->ij", _PAULI, rot).real / 4
+
+    def _rf_setup(self):
+        if self._rf is None:
+            from pulses.sequence import Sequence
+
+            for k, r in self.keys:
+                for p in self._pre_acquisition(k, r):
+                    if getattr(p, "kind", "") != "Pulse" or not p.hard or p.flip_deg is None:
+                        raise ProtocolError(
+                            f"fit: nuisance 'rf' needs hard charging and readout pulses; {p.kind} "
+                            f"{getattr(p, 'label', '')!r} of readout {r!r} is not one (fit its effect another way, "
+                            "or charge and read out with hard pulses)")
+            acq = Sequence((self.experiment.readout.acquire,))
+            a = np.zeros((len(self.channels), 15, self.n_points), dtype=np.complex128)
+            base = self._sim.run(acq, initial=np.eye(4, dtype=np.complex128) / 4)
+            for j, p in enumerate(_PAULI):
+                res = self._sim.run(acq, initial=(np.eye(4) + p) / 4)
+                for c, ch in enumerate(self.channels):
+                    a[c, j] = res.fid(ch).data - base.fid(ch).data
+            ones = np.ones(len(self.channels))
+            nominal = np.array([self._transfer(self._pre_acquisition(k, r), ones) for k, r in self.keys])
+            self._rf = (a, nominal)
+        return self._rf
+
+    def rf_correction(self, coeffs: np.ndarray, rf: np.ndarray) -> np.ndarray:
+        """(keys, channels, N): the change of the FIDs of Pauli coefficients
+        ``coeffs`` (15) when the flip angles on channel c are scaled by
+        rf[c], A · (T(rf) − T(1)) · c (zero at rf = 1)."""
+        a, nominal = self._rf_setup()
+        ex = self.experiment
+        charge = {k: self._transfer(((ex.charging.pulses[k],) if ex.charging.pulses[k] is not None else ()), rf)
+                  for k in {k for k, _ in self.keys}}
+        read = {r: self._transfer(tuple(ex.readout.pulses[r]), rf) for r in {r for _, r in self.keys}}
+        shifted = np.array([read[r] @ charge[k] @ coeffs for k, r in self.keys]) - nominal @ coeffs
+        return np.einsum("cjn,kj->kcn", a, shifted)
 
     def compress(self, data: np.ndarray):
         """Exact compression of the least-squares problem for fits whose only
@@ -153,17 +238,26 @@ class ForwardModel:
     def fids(self, rho: np.ndarray, nuisance: dict | None = None) -> np.ndarray:
         """(n_keys, n_channels, N) complex FIDs of the candidate prepared
         state ``rho`` (plus the preparation's relaxation shift), with
-        per-channel nuisance {"phase_<ch>": rad, "offset_<ch>": Hz,
-        "lw_<ch>": Hz}."""
+        per-channel nuisance parameters by their lmfit names
+        (:func:`nuisance_name`: "phase_c1H" in rad, "amplitude_c1H",
+        "rf_c1H", "offset_c1H" in Hz, "lw_c1H" in Hz; absent ones neutral,
+        :data:`NUISANCE_NEUTRAL`)."""
         c = np.concatenate([[1.0], self.coefficients(rho + self.preparation_shift)])
         out = np.einsum("kcjn,j->kcn", self.response, c)
-        if nuisance:
-            for i, ch in enumerate(self.channels):
-                ph = nuisance.get(nuisance_name("phase", ch), 0.0)
-                off = nuisance.get(nuisance_name("offset", ch), 0.0)
-                lw = nuisance.get(nuisance_name("lw", ch), 0.0)
-                if ph or off or lw:
-                    out[:, i] *= np.exp(1j * ph + (2j * np.pi * off - np.pi * lw) * self.t)
+        nuisance = nuisance or {}
+
+        def get(kind, ch):
+            return float(nuisance.get(nuisance_name(kind, ch), NUISANCE_NEUTRAL[kind]))
+
+        rf = np.array([get("rf", ch) for ch in self.channels])
+        if np.any(rf != 1.0):
+            out = out + self.rf_correction(c[1:], rf)
+        for i, ch in enumerate(self.channels):
+            amp, ph, off, lw = get("amplitude", ch), get("phase", ch), get("offset", ch), get("lw", ch)
+            if ph or off or lw:
+                out[:, i] *= np.exp(1j * ph + (2j * np.pi * off - np.pi * lw) * self.t)
+            if amp != 1.0:
+                out[:, i] *= amp
         return out
 
 
@@ -175,10 +269,16 @@ class FitResult:
     ----------
     values, stderr : dict name → float (stderr None where it cannot be computed)
     correlation : dict (name, name) → float, for every pair of varied parameters
-    redchi : float  reduced χ² (≈ 1 when the noise level given is right)
+    redchi : float  reduced χ² (≈ 1 when model and noise level fit the data;
+        1 by construction when ``sigma_source`` is "residual")
     warnings : tuple of str  identifiability warnings, each naming the parameters and the reason
     result : lmfit.minimizer.MinimizerResult  of the best start
     starts : int  number of starts tried; ``best_start`` its index
+    varied, undetermined : names of the varied parameters, and of those the data do not determine
+    sigma : dict channel → σ used (per FID point and quadrature)
+    sigma_source : "given" (σ known: redchi tests the model) or "residual"
+        (σ from the rms of a first fit's residual: redchi is 1 by construction)
+    n_evaluations : residual evaluations of every start (and of the σ pre-fit)
     """
 
     values: dict
@@ -191,6 +291,9 @@ class FitResult:
     best_start: int = 0
     varied: tuple = ()
     undetermined: tuple = ()
+    sigma: dict = field(default_factory=dict)
+    sigma_source: str = "given"
+    n_evaluations: int = 0
 
     def interval(self, name: str, confidence: float = 0.95) -> tuple[float, float]:
         """value ± z·stderr of parameter ``name``; refused (PhysicsError) for
@@ -216,13 +319,19 @@ class FitResult:
 NULL_RTOL = 1e-6
 
 
-def _null_directions(residual, params, varied) -> list[tuple[np.ndarray, float]]:
-    """Unit directions (in parameters scaled by max(|value|, 1e-3·... )) along
-    which the residual does not change: right singular vectors of the
-    central-difference Jacobian whose singular value is < NULL_RTOL × the
-    largest."""
+def _null_directions(residual, params, varied) -> tuple[list[tuple[np.ndarray, float]], np.ndarray]:
+    """Directions along which the residual does not change, and the norms
+    of the Jacobian's columns.
+
+    The central-difference Jacobian's columns (∂r/∂p_i) are normalised to
+    unit length, so the test depends neither on units nor on weights: a zero
+    column is a parameter with no effect, and a singular value of the
+    normalised Jacobian below :data:`NULL_RTOL` (of 1) is a combination of
+    parameters whose effects cancel.  Directions are unit vectors in the
+    normalised coordinates w_i = ‖∂r/∂p_i‖ dp_i (each parameter in units of
+    its effect on the data); returns ([(direction, singular value)], norms)."""
     if not varied:
-        return []
+        return [], np.zeros(0)
     base = params.copy()
     cols = []
     for n in varied:
@@ -231,13 +340,22 @@ def _null_directions(residual, params, varied) -> list[tuple[np.ndarray, float]]
         up, dn = base.copy(), base.copy()
         up[n].set(value=v + h)
         dn[n].set(value=v - h)
-        scale = max(abs(v), 1e-3)  # derivative with respect to v/scale: relative changes
-        cols.append((residual(up) - residual(dn)) / (2 * h) * scale)
+        cols.append((residual(up) - residual(dn)) / (2 * h))
     jac = np.stack(cols, axis=1)
-    _, sv, vt = np.linalg.svd(jac, full_matrices=False)
-    if sv[0] == 0:
-        return [(row, 0.0) for row in vt]
-    return [(vt[i], float(sv[i] / sv[0])) for i in range(len(sv)) if sv[i] < NULL_RTOL * sv[0]]
+    norms = np.linalg.norm(jac, axis=0)
+    eye = np.eye(len(varied))
+    if not np.any(norms > 0):
+        return [(row, 0.0) for row in eye], norms
+    dead = norms == 0
+    out = [(eye[i], 0.0) for i in np.flatnonzero(dead)]
+    live = np.flatnonzero(~dead)
+    _, sv, vt = np.linalg.svd(jac[:, live] / norms[live], full_matrices=False)
+    for i in range(len(sv)):
+        if sv[i] < NULL_RTOL:
+            d = np.zeros(len(varied))
+            d[live] = vt[i]
+            out.append((d, float(sv[i])))
+    return out, norms
 
 
 def _state(values: dict) -> np.ndarray:
@@ -249,10 +367,18 @@ def _state(values: dict) -> np.ndarray:
     return (1 - a) * np.eye(4) / 4 + a * zeta
 
 
-def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B", "D", "G", "Delta", "epsilon",
-                                                                            "alpha"),
-             bounds: dict | None = None, exprs: dict | None = None, nuisance=("phase",), sigma=None,
-             n_starts: int = 1, spread: float = 0.3, seed: int = 0) -> FitResult:
+def _nuisance_kind(name: str, channels: tuple) -> str | None:
+    """The kind of a nuisance parameter's lmfit name, or None when it is none."""
+    for kind in NUISANCE_KINDS:
+        if any(name == nuisance_name(kind, ch) for ch in channels):
+            return kind
+    return None
+
+
+def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None, *,
+             vary=("B", "D", "G", "Delta", "epsilon", "alpha"), bounds: dict | None = None, exprs: dict | None = None,
+             nuisance=("phase",), sigma=None, n_starts: int = 1, spread: float = 0.3, seed: int = 0,
+             params=None) -> FitResult:
     """Least-squares fit of model (and nuisance) parameters to FIDs.
 
     Parameters
@@ -261,20 +387,31 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     data : ndarray (n_keys, n_channels, N) complex
         The recorded FIDs in ``forward.keys`` × ``forward.channels`` order.
     start : dict
-        Starting values of B, D, G, Delta, epsilon, T, alpha (all seven).
+        Starting values of B, D, G, Delta, epsilon, T, alpha (all seven);
+        nuisance parameters start neutral (:data:`NUISANCE_NEUTRAL`) unless
+        given here by their lmfit names.
     vary : names of the model parameters to fit (others fixed at ``start``).
-    bounds : dict name → (min, max), optional.
+    bounds : dict name → (min, max), optional (defaults: T ≥ 1e-6,
+        0 ≤ alpha ≤ 1, amplitude and rf scales > 0).
     exprs : dict name → lmfit constraint expression (ties), optional.
-    nuisance : which per-channel nuisance parameters to fit: "phase",
-        "offset" (Hz), "lw" (extra line width, Hz).
+    nuisance : which per-channel nuisance parameters to fit, from
+        :data:`NUISANCE_KINDS`: "phase" (rad), "amplitude" (scale), "rf"
+        (RF-amplitude scale, hard pulses), "offset" (Hz), "lw" (extra line
+        width, Hz).
+    params : lmfit.Parameters, optional
+        Instead of ``start``/``vary``/``bounds``/``exprs``/``nuisance``: the
+        parameters as they are — the seven model parameters and any nuisance
+        parameters by their lmfit names (:func:`nuisance_name`), each with
+        its value, vary flag, bounds and expr tie (what
+        ``Protocol.fit_parameters`` builds from a ``[fit]`` section).
     sigma : float or dict channel → float, optional
-        Noise per FID point and quadrature; default: the rms per channel of
-        a first fit's residual.  Standard errors are absolute (for that σ);
-        ``redchi`` ≈ 1 says σ and the model fit the data.
+        Noise per FID point and quadrature.  Default: the rms per channel of
+        a first fit's residual (``sigma_source`` "residual": the reduced χ²
+        is then 1 by construction).  Standard errors are absolute (for that σ).
     n_starts : int
         Starts: the given one, then seeded Latin-hypercube draws within
         ±``spread`` (relative; absolute ``spread`` for parameters starting
-        at 0) of it; the lowest χ² wins.
+        at 0) of the varied model parameters; the lowest χ² wins.
     seed : int
         Seed of the Latin hypercube.
     """
@@ -285,50 +422,94 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     if data.shape != forward.response.shape[:2] + (forward.n_points,):
         raise ProtocolError(f"fit: data has shape {data.shape}; the experiment gives "
                             f"{forward.response.shape[:2] + (forward.n_points,)} (keys × channels × points)")
-    missing = [n for n in MODEL_PARAMETERS if n not in start]
-    if missing:
-        raise ProtocolError(f"fit: start is missing {', '.join(missing)}: give all of {', '.join(MODEL_PARAMETERS)}")
-    for n in vary:
-        if n not in MODEL_PARAMETERS:
-            raise ProtocolError(f"fit: vary = {n!r} is not a model parameter ({', '.join(MODEL_PARAMETERS)})")
-    bounds = dict(bounds or {})
-    bounds.setdefault("T", (1e-6, np.inf))
-    bounds.setdefault("alpha", (0.0, 1.0))
-    names_nuis = []
-    for kind in nuisance:
-        if kind not in ("phase", "offset", "lw"):
-            raise ProtocolError(f"fit: nuisance = {kind!r} is not allowed: 'phase', 'offset' or 'lw'")
-        names_nuis += [nuisance_name(kind, ch) for ch in forward.channels]
-
-    def make_params(values: dict) -> lmfit.Parameters:
-        ps = lmfit.Parameters()
+    channels = forward.channels
+    if params is not None:
+        if start is not None:
+            raise ProtocolError("fit: give either params (lmfit.Parameters) or start, not both")
+        if not isinstance(params, lmfit.Parameters):
+            raise ProtocolError(f"fit: params = {type(params).__name__} is not allowed: give lmfit.Parameters")
+        base = params.copy()
+        missing = [n for n in MODEL_PARAMETERS if n not in base]
+        if missing:
+            raise ProtocolError(f"fit: params is missing {', '.join(missing)}: give all of "
+                                f"{', '.join(MODEL_PARAMETERS)}")
+        kinds = []
+        for n in base:
+            if n in MODEL_PARAMETERS:
+                continue
+            kind = _nuisance_kind(n, channels)
+            if kind is None:
+                raise ProtocolError(f"fit: parameter {n!r} is neither a model parameter nor a nuisance parameter "
+                                    f"'<kind>_c<channel>' with kind {', '.join(NUISANCE_KINDS)} and channel "
+                                    f"{', '.join(channels)}")
+            kinds.append(kind)
+        nuisance = tuple(dict.fromkeys(kinds))
+        start = {n: float(base[n].value) for n in MODEL_PARAMETERS}
+        vary = tuple(n for n in MODEL_PARAMETERS if base[n].vary and not base[n].expr)
+        bounds = {n: (base[n].min, base[n].max) for n in base}
+    else:
+        if start is None:
+            raise ProtocolError(f"fit: give start (all of {', '.join(MODEL_PARAMETERS)}) or params")
+        missing = [n for n in MODEL_PARAMETERS if n not in start]
+        if missing:
+            raise ProtocolError(f"fit: start is missing {', '.join(missing)}: give all of "
+                                f"{', '.join(MODEL_PARAMETERS)}")
+        for n in vary:
+            if n not in MODEL_PARAMETERS:
+                raise ProtocolError(f"fit: vary = {n!r} is not a model parameter ({', '.join(MODEL_PARAMETERS)})")
+        for kind in nuisance:
+            if kind not in NUISANCE_KINDS:
+                raise ProtocolError(f"fit: nuisance = {kind!r} is not allowed: one of "
+                                    f"{', '.join(repr(k) for k in NUISANCE_KINDS)}")
+        bounds = dict(bounds or {})
+        bounds.setdefault("T", (1e-6, np.inf))
+        bounds.setdefault("alpha", (0.0, 1.0))
+        base = lmfit.Parameters()
         for n in MODEL_PARAMETERS:
             lo, hi = bounds.get(n, (-np.inf, np.inf))
-            ps.add(n, value=float(values[n]), vary=n in vary, min=lo, max=hi)
-        for n in names_nuis:
-            ps.add(n, value=float(values.get(n, 0.0)), vary=True)
+            base.add(n, value=float(start[n]), vary=n in vary, min=lo, max=hi)
+        for kind in nuisance:
+            for ch in channels:
+                n = nuisance_name(kind, ch)
+                lo, hi = bounds.get(n, (0.0, np.inf) if kind in ("amplitude", "rf") else (-np.inf, np.inf))
+                base.add(n, value=float(start.get(n, NUISANCE_NEUTRAL[kind])), vary=True, min=lo, max=hi)
         for n, e in (exprs or {}).items():
-            ps[n].set(expr=e)
+            if n not in base:
+                raise ProtocolError(f"fit: exprs names {n!r}, which is not a fitted parameter")
+            base[n].set(expr=e)
+    if "rf" in nuisance:
+        forward._rf_setup()  # refuses finite pulses before anything runs
+
+    def make_params(values: dict) -> lmfit.Parameters:
+        ps = base.copy()
+        for n, x in values.items():
+            if n in ps and not ps[n].expr:
+                ps[n].set(value=float(x))
         return ps
 
-    weights = np.ones(len(forward.channels))
-    compressed = set(nuisance) <= {"phase"}
+    weights = np.ones(len(channels))
+    compressed = set(nuisance) <= {"phase", "amplitude"}
     if compressed:
         r_blocks, qy, const = forward.compress(data)
-        phase_names = [nuisance_name("phase", ch) for ch in forward.channels]
+        phase_names = [nuisance_name("phase", ch) for ch in channels]
+        amp_names = [nuisance_name("amplitude", ch) for ch in channels]
+    n_eval = [0]
 
     def model_coeffs(v):
         return np.concatenate([[1.0], forward.coefficients(_state(v) + forward.preparation_shift)])
 
+    def compressed_residual(v):
+        c = model_coeffs(v)
+        ph = np.array([v.get(n, 0.0) for n in phase_names])
+        amp = np.array([v.get(n, 1.0) for n in amp_names])
+        return (amp[None, :, None] * np.einsum("kcij,j->kci", r_blocks, c)
+                - np.exp(-1j * ph)[None, :, None] * qy)
+
     def residual(ps):
+        n_eval[0] += 1
         v = ps.valuesdict()
         try:
-            if compressed:
-                c = model_coeffs(v)
-                ph = np.array([v.get(n, 0.0) for n in phase_names])
-                rr = np.einsum("kcij,j->kci", r_blocks, c) - np.exp(-1j * ph)[None, :, None] * qy
-            else:
-                rr = forward.fids(_state(v), v) - data
+            rr = compressed_residual(v) if compressed else forward.fids(_state(v), v) - data
         except Exception:  # noqa: BLE001 - an unphysical trial (e.g. overflow): a large residual, not a crash
             size = r_blocks.shape[0] * r_blocks.shape[1] * 16 if compressed else data.size
             return np.full(2 * size, 1e6)
@@ -339,10 +520,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
         """χ² per channel of the full FID residual (unweighted)."""
         v = ps.valuesdict()
         if compressed:
-            c = model_coeffs(v)
-            ph = np.array([v.get(n, 0.0) for n in phase_names])
-            rr = np.einsum("kcij,j->kci", r_blocks, c) - np.exp(-1j * ph)[None, :, None] * qy
-            return np.sum(np.abs(rr) ** 2, axis=(0, 2)) + const
+            return np.sum(np.abs(compressed_residual(v)) ** 2, axis=(0, 2)) + const
         rr = forward.fids(_state(v), v) - data
         return np.sum(np.abs(rr) ** 2, axis=(0, 2))
 
@@ -368,31 +546,39 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     if sigma is None:
         first = run(starts[0])
         rms = np.sqrt(full_chisqr_by_channel(first.params) / n_points)
-        weights = 1.0 / np.where(rms > 0, rms, 1.0)
-    elif isinstance(sigma, dict):
-        weights = np.array([1.0 / float(sigma[ch]) for ch in forward.channels])
+        sig = np.where(rms > 0, rms, 1.0)
+        source = "residual"
     else:
-        weights = np.full(len(forward.channels), 1.0 / float(sigma))
+        try:
+            sig = np.array([float(sigma[ch]) if isinstance(sigma, dict) else float(sigma) for ch in channels])
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError(f"fit: sigma = {sigma!r:.80} is not allowed: give a number or a dict channel → "
+                                f"number for {', '.join(channels)}") from None
+        if not np.all(np.isfinite(sig) & (sig > 0)):
+            raise ProtocolError(f"fit: sigma = {sigma!r:.80} is not allowed: every σ must be finite and > 0")
+        source = "given"
+    weights = 1.0 / sig
     results = [run(s) for s in starts]
     best = int(np.argmin([r.chisqr for r in results]))
     r = results[best]
     n_vary = sum(p.vary for p in r.params.values())
     chisqr = float(np.sum(full_chisqr_by_channel(r.params) * weights**2))
-    redchi = chisqr / max(1, n_points * len(forward.channels) - n_vary)
+    redchi = chisqr / max(1, n_points * len(channels) - n_vary)
     values = {n: float(p.value) for n, p in r.params.items()}
     stderr = {n: (None if p.stderr is None or not np.isfinite(p.stderr) else float(p.stderr))
               for n, p in r.params.items() if p.vary}
     corr = {}
     warns = []
     varied = tuple(n for n, p in r.params.items() if p.vary)
-    nulls = _null_directions(residual, r.params, varied)
+    nulls, effect = _null_directions(residual, r.params, varied)
     in_null = set()
-    basis = np.array([v for v, _ in nulls]) if nulls else np.zeros((0, len(varied)))
+    basis = np.array([v for v, _ in nulls]) if nulls else np.zeros((0, len(varied)))  # orthonormal rows
     # the derived scale symmetry (docs/identifiability.md): ζ depends on H/T only
     energy = [n for n in varied if n in ("B", "D", "G", "Delta", "epsilon", "T")]
     if "T" in energy and len(energy) > 1 and basis.size:
-        u = np.array([(r.params[n].value / max(abs(r.params[n].value), 1e-3)) if n in energy else 0.0 for n in varied])
-        u /= np.linalg.norm(u)
+        # dp_i = p_i for the energies and T, in the normalised coordinates w_i = ‖∂r/∂p_i‖ dp_i
+        u = np.array([r.params[n].value * effect[i] if n in energy else 0.0 for i, n in enumerate(varied)])
+        u /= np.linalg.norm(u) if np.linalg.norm(u) > 0 else 1.0
         if np.linalg.norm(basis @ u) > 1 - 1e-3:  # u lies in the null space
             parts = [n for n, x in zip(varied, u) if abs(x) > 1e-9]
             in_null |= set(parts)
@@ -405,10 +591,13 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
     for vec in basis:
         parts = {n: x for n, x in zip(varied, vec) if abs(x) > 0.05}
         in_null |= set(parts)
+        if len(parts) == 1:
+            warns.append(f"parameter {next(iter(parts))!r} is not determined: the data do not change with it")
+            continue
         combo = " ".join(f"{x:+.3f}·d{n}" for n, x in parts.items())
         warns.append(f"parameters {', '.join(repr(n) for n in parts)} are not determined separately: the data do not "
-                     f"change along the direction {combo} (relative changes; Jacobian singular value < {NULL_RTOL:g} "
-                     "of the largest)")
+                     f"change along the direction {combo} (each parameter in units of its effect on the data; "
+                     f"singular value of the normalised Jacobian < {NULL_RTOL:g})")
     for n in varied:
         if stderr[n] is None and n not in in_null:
             warns.append(f"parameter {n!r}: no standard error could be computed (the data do not determine it: "
@@ -429,7 +618,8 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
         try:
             fitted = DipolarModel(**{n: values[n] for n in ("B", "D", "G", "Delta", "epsilon")})
             degs = symmetries(fitted, values["T"], values["alpha"], readouts=list(ex.readout.names),
-                              omega_t=ex.charging.omega_t, vary=model_varied)
+                              omega_t=ex.charging.omega_t, vary=model_varied,
+                              alpha_max=float(min(1.0, r.params["alpha"].max)))
         except NmrqbError:
             degs = ()
         for d in degs:
@@ -437,11 +627,15 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict, *, vary=("B",
                 in_null |= set(d.parameters)
                 warns.append(f"parameters {', '.join(repr(n) for n in d.parameters)}: {d.combination} is not "
                              f"determined: {d.reason}")
+            elif d.kind == "weak" and not set(d.parameters) <= in_null:
+                warns.append(f"parameters {', '.join(repr(n) for n in d.parameters)}: {d.combination} is weakly "
+                             f"determined: {d.reason}")
     if r.covar is None and varied and not nulls:
         warns.append("no covariance: " + ", ".join(repr(n) for n in varied) + " have no standard errors (the "
                      "Jacobian is singular: some combination of them is not determined by the data)")
     return FitResult(values, stderr, corr, redchi, tuple(dict.fromkeys(warns)), r, len(starts), best, varied,
-                     tuple(n for n in varied if n in in_null))
+                     tuple(n for n in varied if n in in_null), {ch: float(x) for ch, x in zip(channels, sig)},
+                     source, n_eval[0])
 
 
 # ============================================================================
@@ -569,7 +763,8 @@ class FitRun:
             "format": FIT_FORMAT, "name": self.protocol.name, "protocol": self.protocol.to_dict(),
             "versions": versions(), "confidence": conf, "parameters": params, "fixed": fixed,
             "correlation": [{"a": a, "b": b, "value": v} for (a, b), v in r.correlation.items() if a < b],
-            "redchi": r.redchi, "warnings": list(r.warnings), "starts": r.starts, "best_start": r.best_start,
+            "redchi": r.redchi, "sigma": r.sigma, "sigma_source": r.sigma_source,
+            "warnings": list(r.warnings), "starts": r.starts, "best_start": r.best_start,
             "n_evaluations": self.n_evaluations, "seconds": self.seconds,
         }
 
@@ -582,10 +777,14 @@ def fids_array(experiment, fids: dict) -> np.ndarray:
     return np.array([[np.asarray(fids[key][ch].data) for ch in channels] for key in keys])
 
 
-def fit_protocol(protocol, data, *, progress: bool = False) -> FitRun:
+def fit_protocol(protocol, data, *, progress: bool = False, sigma=None) -> FitRun:
     """Fit ``protocol``'s model to ``data`` (an array from
     :func:`read_fit_data`, or a folder): the experiment is translated from
-    the protocol; its ``[fit]`` section (when present) says what varies."""
+    the protocol; its ``[fit]`` section (when present) gives the lmfit
+    Parameters one-to-one (``Protocol.fit_parameters``).  ``sigma`` (per
+    channel, per FID point and quadrature): default, for the output folder
+    of ``nmrqb run``, the noise its ``results.json`` records
+    (:func:`run_noise_sigma`), else estimated from the residual."""
     import time
 
     from nmrqb.protocol import at_key
@@ -595,26 +794,46 @@ def fit_protocol(protocol, data, *, progress: bool = False) -> FitRun:
     model, platform = protocol.model(), protocol.platform()
     with at_key(protocol, "preparation"):
         ex = translate(model, protocol.T, platform, **protocol.translate_kwargs())
+    if sigma is None and not isinstance(data, np.ndarray):
+        sigma = run_noise_sigma(data)
     if not isinstance(data, np.ndarray):
         data = read_fit_data(data, ex)
     fs = getattr(protocol, "fit", None)
     relax = protocol.acquisition.relaxation if fs is None or fs.relaxation is None else fs.relaxation
     forward = ForwardModel(ex, relaxation=relax)
     truth = {**model.as_dict(), "T": protocol.T, "alpha": ex.preparation.alpha}
-    if fs is not None and hasattr(protocol, "fit_parameters"):
-        ps = protocol.fit_parameters(ex.preparation.alpha, forward.channels)
-        start = {n: ps[n].value for n in MODEL_PARAMETERS}
-        vary = tuple(n for n in MODEL_PARAMETERS if ps[n].vary)
-        bounds = {n: (ps[n].min, ps[n].max) for n in ps}
-        exprs = {n: ps[n].expr for n in ps if ps[n].expr}
-        nuisance, starts, spread, seed = tuple(fs.nuisance), fs.starts, fs.spread, fs.seed
-    else:
-        start, vary, bounds, exprs = dict(truth), ("B", "D", "G", "Delta", "epsilon", "alpha"), None, None
-        nuisance, starts, spread, seed = ("phase",), 8, 0.3, 0
     with at_key(protocol, "fit"):
-        res = fit_fids(forward, data, start, vary=vary, bounds=bounds, exprs=exprs, nuisance=nuisance,
-                       n_starts=starts, spread=spread, seed=seed)
-    return FitRun(protocol, ex, forward, data, res, truth, time.perf_counter() - t0, int(res.result.nfev))
+        if fs is not None and hasattr(protocol, "fit_parameters"):
+            # the [fit] section one-to-one: values, vary flags, bounds and ties of every parameter
+            res = fit_fids(forward, data, params=protocol.fit_parameters(ex.preparation.alpha, forward.channels),
+                           sigma=sigma, n_starts=fs.starts, spread=fs.spread, seed=fs.seed)
+        else:
+            res = fit_fids(forward, data, dict(truth), vary=("B", "D", "G", "Delta", "epsilon", "alpha"),
+                           nuisance=("phase",), sigma=sigma, n_starts=8, spread=0.3, seed=0)
+    return FitRun(protocol, ex, forward, data, res, truth, time.perf_counter() - t0, res.n_evaluations)
+
+
+def run_noise_sigma(folder) -> dict | None:
+    """The noise σ per FID point and quadrature of the averaged FIDs in the
+    output folder of ``nmrqb run`` (σ per scan / √scans, from its
+    ``results.json``), or None when ``folder`` holds no such record (or the
+    run added no noise: then the data carry none to measure σ against)."""
+    import json
+    import math
+    from pathlib import Path
+
+    path = Path(folder) / "results.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        per_scan = doc["noise_sigma_per_scan"]
+        acq = doc.get("protocol", {}).get("acquisition", {})
+        if acq.get("noise", True) is False:
+            return None
+        scans = int(acq.get("scans", 1))
+        out = {str(ch): float(v) / math.sqrt(scans) for ch, v in per_scan.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return out if out and all(math.isfinite(v) and v > 0 for v in out.values()) else None
 
 
 def write_fit(fitrun: FitRun, out_dir, *, force: bool = False) -> dict:

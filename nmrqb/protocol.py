@@ -128,8 +128,9 @@ ALPHA_MODES = ("known", "min_positive", "pure")
 SPIN_HALF_ISOTOPES = ("1H", "13C", "15N", "19F", "31P")
 #: The model parameters a fit can estimate (= nmrqb.fit.MODEL_PARAMETERS), in canonical order.
 FIT_MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
-#: The kinds of per-channel nuisance parameters: receiver phase (rad), frequency offset (Hz), extra line width (Hz).
-FIT_NUISANCE = ("phase", "offset", "lw")
+#: The kinds of per-channel nuisance parameters: receiver phase (rad), amplitude scale, RF-amplitude scale
+#: (flip-angle factor of the charging and readout pulses), frequency offset (Hz), extra line width (Hz).
+FIT_NUISANCE = ("phase", "amplitude", "rf", "offset", "lw")
 FIT_DEFAULT_VARY = ("B", "D", "G", "Delta", "epsilon", "alpha")
 MAX_FIT_STARTS = 1000
 MAX_FIT_SPREAD = 10.0
@@ -1490,6 +1491,8 @@ def _fit_rule(name: str, key: str) -> dict:
 def _fit_bounds(name: str, spec: FitParameterSpec | None) -> tuple[float, float]:
     """The effective (min, max) of a fit parameter: as given, else T ≥ 1e-6, 0 ≤ alpha ≤ 1, unbounded."""
     lo, hi = {"T": (MIN_FIT_T, math.inf), "alpha": (0.0, 1.0)}.get(name, (-math.inf, math.inf))
+    if name.split("_", 1)[0] in ("amplitude", "rf"):
+        lo = 0.0  # a scale factor; a negative amplitude would be a phase of π
     if spec is not None:
         lo = lo if spec.min is None else spec.min
         hi = hi if spec.max is None else spec.max
@@ -1501,14 +1504,15 @@ def _spec_dict(spec: FitParameterSpec) -> dict:
 
 
 def _fit_start(name: str, model_spec: ModelSection, T: float, alpha: float | None) -> float | None:
-    """The default start of a fit parameter: the protocol's value (alpha: the argument; nuisance: 0)."""
+    """The default start of a fit parameter: the protocol's value (alpha: the argument; nuisance: neutral,
+    1 for the amplitude and rf scales, else 0)."""
     if name in SCHEMA["model"]:
         return getattr(model_spec, name)
     if name == "T":
         return T
     if name == "alpha":
         return alpha
-    return 0.0
+    return 1.0 if name.split("_", 1)[0] in ("amplitude", "rf") else 0.0
 
 
 def _fit_names(kinds, channels) -> dict[str, str]:
@@ -1658,7 +1662,8 @@ def _fit(v: _V, raw, model_spec: ModelSection, temperature: TemperatureSection, 
     vary = _fit_list(v, "fit.vary", t.get("vary", list(FIT_DEFAULT_VARY)), FIT_MODEL_PARAMETERS,
                      "the model parameters to fit")
     nuisance = _fit_list(v, "fit.nuisance", t.get("nuisance", ["phase"]), FIT_NUISANCE,
-                         "per-channel nuisance parameters: receiver phase, frequency offset, extra line width")
+                         "per-channel nuisance parameters: receiver phase, amplitude scale, RF-amplitude scale, "
+                         "frequency offset, extra line width")
     starts = v.integer("fit.starts", t.get("starts", 8), 1, MAX_FIT_STARTS,
                        " (the start and a seeded Latin hypercube of starts − 1 more)")
     spread = v.number("fit.spread", t.get("spread", 0.3), lo=0.0, lo_open=True, hi=MAX_FIT_SPREAD,

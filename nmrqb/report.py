@@ -349,7 +349,10 @@ def render_fit_report(fitrun, doc: dict) -> str:
         f"<h1>nmrqb fit: {html.escape(p.name)}</h1>",
         "<section id='summary'><h2>Summary</h2>",
         f"<p class='verdict'>{len(res.varied)} parameters fitted to {fitrun.data.shape[0]} FIDs per channel "
-        f"({', '.join(fitrun.forward.channels)}); reduced χ² = {res.redchi:.4g}; best of {res.starts} starts; "
+        f"({', '.join(fitrun.forward.channels)}); reduced χ² = {res.redchi:.4g} "
+        + ("(σ given: it tests the model)" if res.sigma_source == "given" else
+           "(σ from the residual: 1 by construction, it cannot reveal a misfit)")
+        + f"; best of {res.starts} starts; "
         f"{fitrun.n_evaluations} residual evaluations in {fitrun.seconds:.1f} s.</p>",
         "<h3>Identifiability</h3>", warn, "</section>",
         "<section id='parameters'><h2>Parameters</h2>",

@@ -20,7 +20,7 @@ import pytest
 
 from nmrqb import DipolarModel, cli
 from nmrqb.errors import DataError
-from nmrqb.fit import FIT_FORMAT, ForwardModel, fids_array, fit_fids, fit_protocol
+from nmrqb.fit import FIT_FORMAT, ForwardModel, fids_array, fit_fids, fit_protocol, run_noise_sigma
 from nmrqb.protocol import load_protocol, shipped_protocols
 from nmrqb.run import run_protocol, write_run
 from nmrqb.simulation import simulate_experiment
@@ -44,7 +44,10 @@ def test_nmrqb_fit_recovers_the_default_protocols_parameters(default_run):
     assert r.returncode == 0, r.stderr[-3000:]
     doc = json.loads(r.stdout)
     assert doc["format"] == FIT_FORMAT and doc["warnings"] == []
-    assert 0.8 < doc["redchi"] < 1.2
+    # σ comes from the run's results.json, so the reduced χ² tests the model: over
+    # 171 × 2 × 2048 complex points its standard deviation is √(2/1.4e6) = 0.0012;
+    # 0.01 allows 8 of those
+    assert doc["sigma_source"] == "given" and abs(doc["redchi"] - 1) < 0.01, doc["redchi"]
     for name, e in doc["parameters"].items():
         if e["protocol"] is None:
             continue  # nuisance parameters (receiver phases)
@@ -57,10 +60,23 @@ def test_nmrqb_fit_recovers_the_default_protocols_parameters(default_run):
 def test_bruker_data_sets_and_in_memory_fids_give_the_same_fit(default_run):
     p, result, tmp = default_run
     from_disk = fit_protocol(p, tmp / "run")
-    in_memory = fit_protocol(p, fids_array(result.experiment, result.fids))
+    in_memory = fit_protocol(p, fids_array(result.experiment, result.fids), sigma=run_noise_sigma(tmp / "run"))
+    assert from_disk.result.sigma == in_memory.result.sigma and from_disk.result.sigma_source == "given"
     np.testing.assert_array_equal(from_disk.data, in_memory.data)  # the Bruker round trip is bit-exact
     for n in from_disk.result.varied:
         assert from_disk.result.values[n] == pytest.approx(in_memory.result.values[n], rel=1e-8, abs=1e-14), n
+
+
+def test_a_wrong_model_shows_in_the_reduced_chi2_when_sigma_is_known(default_run):
+    """With σ known (the run's record), a misfit is visible: fitting the
+    default run (relaxation on) with a forward model without relaxation gives
+    a reduced χ² far above 1; with σ from the residual it stays near 1."""
+    p, result, tmp = default_run
+    wrong = fit_protocol(p.replace(**{"fit.relaxation": False}), tmp / "run")
+    assert wrong.result.sigma_source == "given" and wrong.result.redchi > 10, wrong.result.redchi
+    blind = fit_protocol(p.replace(**{"fit.relaxation": False}), fids_array(result.experiment, result.fids))
+    # σ from the first start's residual: the best start's reduced χ² is then at most ≈ 1, whatever the model
+    assert blind.result.sigma_source == "residual" and 0.8 < blind.result.redchi < 1.0 + 1e-6
 
 
 def test_a_data_set_that_does_not_match_the_protocol_is_named(default_run, tmp_path, capsys):
