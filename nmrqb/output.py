@@ -320,11 +320,42 @@ def _is_run_folder(path: Path) -> bool:
     return False
 
 
+#: What a run or a fit writes: top-level names, and the files of each Bruker data set.
+_RUN_FILES = {"results.json", "report.html", "protocol.toml", "fit.json", "fit.html", "bruker"}
+_BRUKER_FILES = {"acqu", "acqus", "fid", "ser", "pulseprogram"}
+
+
+def _foreign_files(path: Path) -> list[str]:
+    """Paths (relative to ``path``) inside an earlier run folder that no run
+    or fit writes: processed data (``pdata/``) TopSpin added, a user's notes,
+    anything else.  Replacing the folder would delete them."""
+    out = []
+    for e in sorted(os.scandir(path), key=lambda e: e.name):
+        if e.name not in _RUN_FILES:
+            out.append(e.name)
+        elif e.name == "bruker":
+            if not e.is_dir(follow_symlinks=False):
+                out.append(e.name)
+                continue
+            for b in sorted(os.scandir(e.path), key=lambda e: e.name):
+                if b.name == "manifest.json" and b.is_file(follow_symlinks=False):
+                    continue
+                if not (b.name.isdigit() and b.is_dir(follow_symlinks=False)):
+                    out.append(f"bruker/{b.name}")
+                    continue
+                out += [f"bruker/{b.name}/{f.name}" for f in sorted(os.scandir(b.path), key=lambda e: e.name)
+                        if f.name not in _BRUKER_FILES or not f.is_file(follow_symlinks=False)]
+    return out
+
+
 def check_run_dir(out_dir, force: bool = False) -> Path:
     """Validate the output folder of a run *before* the run: it must not
     exist, be empty, or (with ``force``) hold an earlier nmrqb run
-    (``results.json``).  Anything else is refused even with ``force``: nmrqb
-    never replaces a folder it did not write.  Returns the path (not created)."""
+    (``results.json``) and nothing a run does not write.  Anything else —
+    a folder nmrqb did not write, or a run folder where TopSpin added
+    processed data (``pdata/``) or a user added a file — is refused even
+    with ``force``: nmrqb never deletes what it did not write.  Returns the
+    path (not created)."""
     out = _out_path(out_dir)
     try:
         if out.is_symlink() or (out.exists() and not out.is_dir()):
@@ -336,6 +367,12 @@ def check_run_dir(out_dir, force: bool = False) -> Path:
             if not _is_run_folder(out):
                 raise DataError(f"--out {str(out)!r} holds files that are not an nmrqb run (no results.json or "
                                 "fit.json): nmrqb does not replace it, even with --force")
+            foreign = _foreign_files(out)
+            if foreign:
+                shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+                raise DataError(f"--out {str(out)!r} holds files an nmrqb run did not write ({shown}): replacing "
+                                "the run would delete them, so nmrqb does not, even with --force; move them "
+                                "or choose another folder")
         parent = out.resolve().parent
         while not parent.exists():
             parent = parent.parent

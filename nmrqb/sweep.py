@@ -695,6 +695,10 @@ def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, r
                             "number from 1 to 1e7")
     if not (isinstance(target, (int, float)) and 0 < target < 1):
         raise ProtocolError(f"target = {short_repr(target)} is not allowed: give a relative precision 0 < x < 1")
+    if executor is None:
+        from nmrqb.parallel import _check_workers
+
+        workers = _check_workers(workers)  # before the output folder is touched
     t0 = time.perf_counter()
     out, existing = _prepare_out(out, resume, force)
     grid = sweep.grid

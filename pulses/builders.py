@@ -29,6 +29,7 @@ from collections.abc import Sequence as SequenceABC
 
 import numpy as np
 
+from pulses import _validate as V
 from pulses.errors import SequenceError
 from pulses.sequence import Acquire, Delay, Gradient, Pulse, Sequence, ShapedPulse
 from pulses.spinsystem import SpinSystem
@@ -65,10 +66,7 @@ def _nutation(where: str, system_or_platform, channels, nutation_hz):
             raise SequenceError(f"{where}: nutation_hz = {nutation_hz!r} is not allowed: a number > 0, None "
                                 "(ideal pulse) or 'max' (the platform's limit, with a Platform)")
         return min(system_or_platform.limits[ch].max_nutation_hz for ch in channels)
-    if isinstance(nutation_hz, bool) or not isinstance(nutation_hz, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(nutation_hz)) or float(nutation_hz) <= 0:
-        raise SequenceError(f"{where}: nutation_hz = {nutation_hz!r:.60} is not allowed: a finite number > 0 or None")
-    return float(nutation_hz)
+    return V.number(nutation_hz, f"{where}: nutation_hz", SequenceError, minimum=0.0, strict=True)
 
 
 def hard_pulse(system_or_platform, flip_deg: float, phase_deg: float = 0.0, *, spins=None, channels=None,
@@ -106,10 +104,14 @@ def hard_pulse(system_or_platform, flip_deg: float, phase_deg: float = 0.0, *, s
     elif channels is None:
         chans = system.channels
     else:
-        chans = (channels,) if isinstance(channels, str) else tuple(channels)
+        chans = (channels,) if isinstance(channels, str) else channels
+        if not isinstance(chans, (list, tuple)) or not chans:
+            raise SequenceError(f"hard_pulse: channels = {V.show(channels)} is not allowed: give a channel name or "
+                                f"a list of them ({', '.join(system.channels)})")
+        chans = tuple(chans)
         for ch in chans:
-            if ch not in system.channels:
-                raise SequenceError(f"hard_pulse: channel {ch!r} is not allowed: this system has "
+            if not isinstance(ch, str) or ch not in system.channels:
+                raise SequenceError(f"hard_pulse: channel {V.show(ch)} is not allowed: this system has "
                                     f"{', '.join(system.channels)}")
     nu = _nutation("hard_pulse", system_or_platform, chans, nutation_hz)
     named = None
@@ -136,12 +138,10 @@ def selective_pulse(system_or_platform, spin: int, flip_deg: float, duration_s: 
     system = _system("selective_pulse", system_or_platform)
     if isinstance(spin, bool) or not isinstance(spin, (int, np.integer)) or not 0 <= spin < system.n:
         raise SequenceError(f"selective_pulse: spin = {spin!r:.60} is not allowed: give a spin index 0..{system.n - 1}")
-    for name, value, positive in (("flip_deg", flip_deg, False), ("duration_s", duration_s, True),
-                                  ("phase_deg", phase_deg, False)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(float(value)) or (positive and float(value) <= 0):
-            rule = "a finite number > 0" if positive else "a finite number"
-            raise SequenceError(f"selective_pulse: {name} = {value!r:.60} is not allowed: give {rule}")
+    V.number(flip_deg, "selective_pulse: flip_deg", SequenceError)
+    V.number(phase_deg, "selective_pulse: phase_deg", SequenceError)
+    # at most 1e3 s (a selective pulse lasts ms): the phase ramp 360°·ν·t stays finite
+    V.number(duration_s, "selective_pulse: duration_s", SequenceError, minimum=0.0, strict=True, maximum=1e3)
     wf = Waveform.named(shape, steps)
     amp = np.asarray(wf.amplitude_pct) / 100.0 * np.where(np.asarray(wf.phase_deg) == 180.0, -1.0, 1.0)
     mean = float(amp.mean())
@@ -166,17 +166,23 @@ def optimal_jb_tau(d_hz: float) -> float:
     like pair of secular coupling 2π d (3 I1z I2z − I1·I2): the order created
     is ∝ sin(3π d τ) (``docs/jeener-broekaert.md``), first maximal at
     τ = 1/(6|d|)."""
-    if isinstance(d_hz, bool) or not isinstance(d_hz, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(d_hz)) or float(d_hz) == 0:
+    d = V.number(d_hz, "optimal_jb_tau: d_hz", SequenceError)
+    if d == 0:
         raise SequenceError(f"optimal_jb_tau: d_hz = {d_hz!r:.60} is not allowed: give a finite non-zero coupling (Hz)")
-    return 1.0 / (6.0 * abs(float(d_hz)))
+    return 1.0 / (6.0 * abs(d))
 
 
 def jb_delay_shift(nutation_hz: float, flip_deg: float = 45.0) -> float:
     """First-order lengthening of the effective Jeener–Broekaert delay by
     finite rectangular pulses of nutation ν1: δτ = 1/(8ν1) + tan|β|/(4πν1)
-    (``docs/jeener-broekaert.md`` §4); subtract it from the delay."""
-    return 1.0 / (8.0 * nutation_hz) + math.tan(math.radians(abs(flip_deg))) / (4.0 * math.pi * nutation_hz)
+    (``docs/jeener-broekaert.md`` §4); subtract it from the delay.
+    ``nutation_hz`` > 0; |``flip_deg``| < 90 (tan diverges at 90°)."""
+    nu = V.number(nutation_hz, "jb_delay_shift: nutation_hz", SequenceError, minimum=0.0, strict=True)
+    beta = V.number(flip_deg, "jb_delay_shift: flip_deg", SequenceError)
+    if not abs(beta) < 90.0:
+        raise SequenceError(f"jb_delay_shift: flip_deg = {flip_deg!r:.60} is not allowed: give |flip_deg| < 90 "
+                            "(the Jeener–Broekaert second pulse, 45° at best)")
+    return 1.0 / (8.0 * nu) + math.tan(math.radians(abs(beta))) / (4.0 * math.pi * nu)
 
 
 def jeener_broekaert(system_or_platform, *, tau_s: float | None = None, channel: str | None = None,
@@ -301,8 +307,11 @@ def compile_unitary(target, system_or_platform, *, nutation_hz=None, label: str 
 
 def join_sequences(parts: SequenceABC, name: str = "") -> Sequence:
     """One sequence from several sequences and/or elements, in order."""
+    if isinstance(parts, (str, bytes)) or not isinstance(parts, (list, tuple, Sequence)):
+        raise SequenceError(f"join_sequences: parts = {V.show(parts)} is not allowed: give a list of sequences "
+                            "and/or elements")
     els = []
-    for p in parts:
+    for p in (parts.elements if isinstance(parts, Sequence) else parts):
         if isinstance(p, Sequence):
             if p.phase_cycle:
                 raise SequenceError(f"join_sequences: {p.name!r} has a phase cycle: join sequences without one")

@@ -66,7 +66,8 @@ class Peak:
     """One picked line: its fitted position (Hz from the carrier), integral
     (FID units, the amplitude convention of :mod:`pulses.spectrum`), FWHM
     (Hz), absorption height (spectrum units) and significance (fitted
-    amplitude over its standard error)."""
+    amplitude over its standard error; where the lines cannot be fitted
+    jointly, the absorption height over the noise rms)."""
 
     center_hz: float
     amplitude: float
@@ -335,9 +336,11 @@ def _refit(spec: Spectrum, found: list, sigma: float, threshold: float, min_sep:
             # the amplitude and its standard error give the significance
             fit = fit_lines(spec, centers, fwhm_hz=[w for _, _, w in lines], noise_rms=sigma,
                             complex_amplitudes=True, same_width=same_width)
-        except DataError:
+        except DataError:  # the joint fit cannot be made (more lines than the data hold): CLEAN's estimates,
+            # each significant by its absorption height over the noise rms
             model = sum((line_shape(spec, c, w, a) for c, a, w in lines), zero)
-            return [Peak(c, a, w, float(np.max(line_shape(spec, c, w, a).real)), math.nan) for c, a, w in lines], model
+            heights = [float(np.max(line_shape(spec, c, w, a).real)) for c, a, w in lines]
+            return [Peak(c, a, w, h, h / sigma) for (c, a, w), h in zip(lines, heights)], model
         amp, err = np.asarray(fit.amplitude).real, np.asarray(fit.amplitude_stderr).real
         ok = np.isfinite(err) & (err > 0)
         sig = np.where(ok, amp / np.where(ok, err, 1.0), 0.0)  # no standard error: not shown significant

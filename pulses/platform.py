@@ -43,7 +43,11 @@ _LIMIT_RTOL = 1e-9
 def _pos(where: str, name: str, value, *, allow_zero: bool = False, maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise SpinSystemError(f"{where}: {name} = {value!r:.60} is not allowed: give a finite number")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:
+        raise SpinSystemError(f"{where}: {name} = an integer of {len(str(value))} digits is not allowed: it is too "
+                              "large for a float") from None
     ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0) and (maximum is None or v <= maximum)
     if not ok:
         rule = (">= 0" if allow_zero else "> 0") + ("" if maximum is None else f" and <= {maximum:g}")

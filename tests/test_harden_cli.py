@@ -275,7 +275,8 @@ _token = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# the deadline bounds a hang (must show 2); a first call may import matplotlib/qutip, hence 20 s
+@settings(max_examples=150, deadline=20000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(_token, max_size=6))
 def test_cli_fuzz_outcome_is_a_result_a_one_line_error_or_usage(argv, tmp_path_factory, capsys):
     if "figure" in argv:  # never compute a real figure here (seconds each); point --out at a scratch folder

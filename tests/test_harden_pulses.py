@@ -522,6 +522,59 @@ def test_fuzz_functions(name, value):
     outcome(lambda: FUNCTIONS[name](value))
 
 
+def _builder_functions():
+    from pulses import builders as B
+    from pulses.peaks import pick_peaks
+    from pulses.platform import ChannelLimits, chloroform_13c, gypsum_water
+    from pulses.bruker import read_bruker, read_bruker_processed
+    from pulses.waveform import Waveform, read_shape
+
+    jpl, dpl = chloroform_13c(), gypsum_water()
+    spec = fft(FID_OK)
+    return {
+        "ChannelLimits.max_nutation_hz": lambda v: ChannelLimits(v, 1e-3),
+        "ChannelLimits.max_pulse_s": lambda v: ChannelLimits(1e4, v),
+        "ChannelLimits.min_delay_s": lambda v: ChannelLimits(1e4, 1e-3, min_delay_s=v),
+        "ChannelLimits.max_duty_cycle": lambda v: ChannelLimits(1e4, 1e-3, max_duty_cycle=v),
+        "Platform.replace.unit_hz": lambda v: jpl.replace(unit_hz=v),
+        "hard_pulse.flip_deg": lambda v: B.hard_pulse(jpl, v),
+        "hard_pulse.phase_deg": lambda v: B.hard_pulse(jpl, 90.0, v),
+        "hard_pulse.nutation_hz": lambda v: B.hard_pulse(jpl, 90.0, nutation_hz=v),
+        "hard_pulse.spins": lambda v: B.hard_pulse(jpl, 90.0, spins=v),
+        "hard_pulse.channels": lambda v: B.hard_pulse(jpl, 90.0, channels=v),
+        "selective_pulse.spin": lambda v: B.selective_pulse(jpl, v, 90.0, 1e-3),
+        "selective_pulse.flip_deg": lambda v: B.selective_pulse(jpl, 0, v, 1e-3),
+        "selective_pulse.duration_s": lambda v: B.selective_pulse(jpl, 0, 90.0, v),
+        "selective_pulse.shape": lambda v: B.selective_pulse(jpl, 0, 90.0, 1e-3, shape=v),
+        "optimal_jb_tau": lambda v: B.optimal_jb_tau(v),
+        "jb_delay_shift.nutation_hz": lambda v: B.jb_delay_shift(v),
+        "jb_delay_shift.flip_deg": lambda v: B.jb_delay_shift(1e5, v),
+        "jeener_broekaert.tau_s": lambda v: B.jeener_broekaert(dpl, tau_s=v),
+        "readout_pulses.name": lambda v: B.readout_pulses(jpl, v),
+        "compile_unitary.target": lambda v: B.compile_unitary(v, jpl),
+        "join_sequences": lambda v: B.join_sequences(v),
+        "Waveform.named.shape": lambda v: Waveform.named(v, 16),
+        "Waveform.named.steps": lambda v: Waveform.named("gaussian", v),
+        "read_bruker.path": lambda v: read_bruker(v),
+        "read_bruker_processed.path": lambda v: read_bruker_processed(v),
+        "read_shape.path": lambda v: read_shape(v),
+        "pick_peaks.spectrum": lambda v: pick_peaks(v),
+        "pick_peaks.options": lambda v: pick_peaks(spec, v),
+    }
+
+
+BUILDERS = _builder_functions()
+
+
+@settings(max_examples=400, deadline=15000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(BUILDERS)), json_like)
+def test_fuzz_builders_platforms_and_waveforms(name, value):
+    """Issue 8, must show 2, extended to the builders, platforms, waveforms
+    and peak picking of issues 9 and 13: every outcome is a valid result or
+    a one-line PulsesError, never another exception or an overflow warning."""
+    outcome(lambda: BUILDERS[name](value))
+
+
 @st.composite
 def hostile_sequence_dicts(draw):
     """Dicts shaped like sequence descriptions, with arbitrary values."""

@@ -111,11 +111,36 @@ def test_force_replaces_an_earlier_run_whole(tmp_path):
     write_run(run_protocol(p), out)
     with pytest.raises(DataError, match="--force"):
         write_run(run_protocol(p), out)
-    (out / "stale.txt").write_text("from the first run's user")
+    (out / "report.html").write_text("an older report, edited")  # a file a run writes: replaced
     write_run(run_protocol(p.replace(**{"acquisition.seed": 9})), out, force=True)
-    assert not (out / "stale.txt").exists()  # the folder is the new run, whole
+    assert "an older report" not in (out / "report.html").read_text()  # the folder is the new run, whole
     assert json.loads((out / "results.json").read_text())["protocol"]["acquisition"]["seed"] == 9
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
+
+
+@pytest.mark.parametrize("added, named", [("bruker/1/pdata/1/1r", "bruker/1/pdata"),
+                                          ("my_analysis.ipynb", "my_analysis.ipynb"),
+                                          ("bruker/1/audita.txt", "bruker/1/audita.txt"),
+                                          ("bruker/notes/n.txt", "bruker/notes")])
+def test_force_never_deletes_what_a_run_did_not_write(tmp_path, added, named, capsys):
+    """Data loss (issue 8): TopSpin's processed data in a run's Bruker data
+    set, or a user's file in the run folder, survive `nmrqb run --force`:
+    the run is refused before anything runs, and every file is still there."""
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5]})
+    out = tmp_path / "run"
+    write_run(run_protocol(p), out)
+    extra = out / added
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_bytes(b"processed or user data")
+    before = {q: q.read_bytes() for q in out.rglob("*") if q.is_file()}
+    proto = tmp_path / "p.toml"
+    proto.write_text(p.to_toml())
+    assert cli.main(["run", str(proto), "--out", str(out), "--force", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and named in err and "even with --force" in err
+    with pytest.raises(DataError, match="did not write"):
+        write_run(run_protocol(p), out, force=True)
+    assert {q: q.read_bytes() for q in out.rglob("*") if q.is_file()} == before
 
 
 def test_cli_run_json_and_one_line_errors(tmp_path):

@@ -343,6 +343,8 @@ def test_minimum_snr_of_the_default_protocol_agrees_with_one_over_snr_scaling(pr
     (["--over", "model.Delta=1,2", "--scheduler", "localhost:8786"], "tcp://HOST:PORT"),
     (["--over", "model.Delta=1,2", "--stage", "tomo"], "did you mean 'tomography'"),
     (["--over", "model.Delta=1,2", "--replicas", "0"], "replicas"),
+    (["--over", "model.Delta=1,2", "--stage", "battery", "--workers", "0"], "workers = 0"),
+    (["--over", "model.Delta=1,2", "--stage", "battery", "--workers", "2000"], "workers = 2000"),
 ])
 def test_cli_bad_sweep_is_one_line_before_anything_is_created(tmp_path, capsys, argv, words):
     from nmrqb import cli
