@@ -424,6 +424,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     for path in args.files:
         p = load_protocol(path)
+        from nmrqb.run import preflight
+
+        preflight(p)  # what only the translated experiment reveals (scans, spectral width)
         if p.sweep.over:
             from nmrqb.sweep import plan_sweep
 

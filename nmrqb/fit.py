@@ -814,8 +814,8 @@ def fit_protocol(protocol, data, *, progress: bool = False, sigma=None) -> FitRu
 
 
 def run_noise_sigma(folder) -> dict | None:
-    """The noise σ per FID point and quadrature of the averaged FIDs in the
-    output folder of ``nmrqb run`` (σ per scan / √scans, from its
+    """The noise σ per FID point and quadrature of the recorded FIDs in the
+    output folder of ``nmrqb run`` (``noise_sigma_recorded`` of its
     ``results.json``), or None when ``folder`` holds no such record (or the
     run added no noise: then the data carry none to measure σ against)."""
     import json
@@ -825,12 +825,14 @@ def run_noise_sigma(folder) -> dict | None:
     path = Path(folder) / "results.json"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        per_scan = doc["noise_sigma_per_scan"]
         acq = doc.get("protocol", {}).get("acquisition", {})
         if acq.get("noise", True) is False:
             return None
-        scans = int(acq.get("scans", 1))
-        out = {str(ch): float(v) / math.sqrt(scans) for ch, v in per_scan.items()}
+        if "noise_sigma_recorded" in doc:
+            out = {str(ch): float(v) for ch, v in doc["noise_sigma_recorded"].items()}
+        else:  # an older run: one average over every scan
+            scans = int(acq.get("scans", 1))
+            out = {str(ch): float(v) / math.sqrt(scans) for ch, v in doc["noise_sigma_per_scan"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return out if out and all(math.isfinite(v) and v > 0 for v in out.values()) else None

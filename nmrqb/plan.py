@@ -116,8 +116,14 @@ class PlanReport:
         }
 
 
-def _scans(weights: np.ndarray, total: int) -> list[int]:
-    """Integer scans per sub-experiment ∝ weights (largest remainder), each ≥ 1."""
+def scan_split(weights, total: int) -> list[int]:
+    """Integer scans per sub-experiment ∝ weights (largest remainder), each ≥ 1.
+
+    Each sub-experiment is recorded as its own average over its scans, and
+    the averages are added with the exact weights in processing, so the
+    rounding changes only the noise (:func:`nmrqb.run.noise_scale`), not the
+    prepared state."""
+    weights = np.asarray(weights, dtype=float)
     raw = weights * total
     n = np.floor(raw).astype(int)
     for k in np.argsort(-(raw - n))[: total - n.sum()]:
@@ -207,7 +213,7 @@ def plan_report(experiment, *, total_scans: int | None = None, relaxation: bool 
     if total < len(subs):
         raise PhysicsError(f"total_scans = {total_scans!r} is not allowed: at least one scan per sub-experiment "
                            f"({len(subs)})")
-    scans = _scans(prep.weights, total)
+    scans = scan_split(prep.weights, total)
     # -- checks over every distinct sequence (charging × readout × sub) ----------------
     checks = []
     duty = dict.fromkeys(plat.channels, 0.0)

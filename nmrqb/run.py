@@ -17,8 +17,13 @@ Noise model
 reference*: the thermal state, a 90° pulse on that channel, the protocol's
 acquisition, SNR as :func:`pulses.spectra.noise_sigma` defines it (tallest
 line of the real spectrum over the rms noise).  That fixes the receiver
-noise σ_c of channel c per scan; an FID averaged over N scans (all
-sub-experiments together) carries complex white Gaussian noise of σ_c/√N.
+noise σ_c of channel c per scan.  The N scans are split over the
+preparation's sub-experiments as n_j ≈ w_j N (:func:`nmrqb.plan.scan_split`);
+each sub-experiment is recorded as its own average over its n_j scans and
+the averages are added with the exact weights w_j in processing (temporal
+averaging), so the prepared state is exact and the combined FID carries
+complex white Gaussian noise of σ_c·√(Σ_j w_j²/n_j) (:func:`noise_scale`;
+σ_c/√N when n_j = w_j N).
 Draws are seeded by (``acquisition.seed``, Ωt index, readout index,
 channel index), so a point of a sweep is reproducible on its own.
 
@@ -162,6 +167,8 @@ class RunResult:
             "omega_t": {"values": arr(self.omega_t), "unit": "dimensionless (Omega t)"},
             "confidence": float(p.analysis.confidence),
             "noise_sigma_per_scan": {ch: float(v) for ch, v in self.noise_sigma.items()},
+            "noise_sigma_recorded": {ch: (float(v) * noise_scale(prep.weights, p.acquisition.scans)
+                                          if p.acquisition.noise else 0.0) for ch, v in self.noise_sigma.items()},
             "metrics": metrics,
             "reconstructed_states": states,
             "plan": json.loads(json.dumps(self.plan.as_dict(), default=float)),
@@ -197,14 +204,58 @@ def _bootstrap_metrics(model, state: np.ndarray, cov: np.ndarray, method: str, n
     return out
 
 
-def _noise(result_fids: dict, sigma: dict, scans: int, seed: int, readouts: tuple, channels: tuple) -> dict:
+def noise_scale(weights, scans: int) -> float:
+    """Noise of the weighted sum Σ_j w_j·(average of sub-experiment j over
+    its n_j scans) in units of the noise of one scan: √(Σ_j w_j²/n_j), with
+    n_j from :func:`nmrqb.plan.scan_split`."""
+    from nmrqb.plan import scan_split
+
+    w = np.asarray(weights, dtype=float)
+    n = np.asarray(scan_split(w, int(scans)), dtype=float)
+    return float(math.sqrt(np.sum(w * w / n)))
+
+
+def preflight(protocol):
+    """Translate ``protocol`` and check what only the experiment reveals,
+    before anything is simulated (``nmrqb validate`` and ``nmrqb run`` call
+    it): the scans cover every sub-experiment of the preparation, and the
+    spectral width holds every line of every readout.  Returns the
+    :class:`~nmrqb.translate.Experiment`; a :class:`ProtocolError` names the
+    key to change."""
+    from nmrqb.protocol import _error, at_key
+    from nmrqb.translate import translate
+
+    p = protocol
+    with at_key(p, "preparation"):
+        ex = translate(p.model(), p.T, p.platform(), **p.translate_kwargs())
+    n_sub = len(ex.preparation.subexperiments)
+    if p.acquisition.scans < n_sub:
+        raise _error(p.source, "acquisition.scans",
+                     f"acquisition.scans = {p.acquisition.scans} is not allowed: the preparation has {n_sub} "
+                     f"sub-experiments, each needs at least one scan (give scans ≥ {n_sub})")
+    if ex.readout.names:
+        half = 0.5 / ex.readout.acquire.dwell_s
+        worst = max(ex.readout.join, key=lambda j: abs(j.center_hz))
+        if abs(worst.center_hz) >= half:
+            raise _error(p.source, "acquisition.spectral_width_hz",
+                         f"acquisition.spectral_width_hz = {2 * half:g} is not allowed: the line of readout "
+                         f"{worst.readout!r} on {worst.channel} at {worst.center_hz:+g} Hz from the carrier lies "
+                         f"outside ±{half:g} Hz; give a spectral width above {2 * abs(worst.center_hz):g} Hz "
+                         "(or leave it out for the default)")
+    return ex
+
+
+def _noise(result_fids: dict, sigma: dict, scans: int, seed: int, readouts: tuple, channels: tuple,
+           scale: float | None = None) -> dict:
+    """Receiver noise on every FID: σ_c × ``scale`` (default 1/√scans)."""
+    scale = 1.0 / math.sqrt(scans) if scale is None else float(scale)
     out = {}
     for (k, r), per in result_fids.items():
         out[(k, r)] = {}
         for c, ch in enumerate(channels):
             fid = per[ch]
             rng = np.random.default_rng([seed, k, readouts.index(r), c])
-            s = sigma[ch] / math.sqrt(scans)
+            s = sigma[ch] * scale
             z = rng.standard_normal(fid.data.shape + (2,))
             out[(k, r)][ch] = fid.with_data(fid.data + s * (z[..., 0] + 1j * z[..., 1]), noise_sigma=float(s),
                                             scans=int(scans))
@@ -294,8 +345,7 @@ def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunR
 
     t = step("translate")
     model, platform = p.model(), p.platform()
-    with at_key(p, "preparation"):
-        ex = translate(model, p.T, platform, **p.translate_kwargs())
+    ex = preflight(p)
     has_readout = bool(ex.readout.names)
     timings["translate"] = time.perf_counter() - t
     bar.update()
@@ -309,7 +359,8 @@ def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunR
     with at_key(p, "acquisition"):
         sim = simulate_experiment(ex, acquire=has_readout, **kw)
         sigma = _reference_sigma(ex, {ch: acq.snr_for(ch) for ch in platform.channels}, kw)
-        fids = (_noise(sim.fids, sigma, acq.scans, acq.seed, ex.readout.names, platform.channels)
+        fids = (_noise(sim.fids, sigma, acq.scans, acq.seed, ex.readout.names, platform.channels,
+                       scale=noise_scale(ex.preparation.weights, acq.scans))
                 if acq.noise and has_readout else sim.fids)
     timings["simulate"] = time.perf_counter() - t
     bar.update()

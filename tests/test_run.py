@@ -176,3 +176,36 @@ def test_shipped_protocols_are_installed_with_the_package():
     names = shipped_protocols()
     assert {"default", "dipolar_jb", "fig5", "fig6", "fig7", "fig8", "fig9"} <= set(names)
     assert all(Path(v).is_file() for v in names.values())
+
+
+@pytest.mark.parametrize("change, key, words", [
+    ({"acquisition.scans": 2}, "acquisition.scans", "3 sub-experiments"),
+    ({"acquisition.spectral_width_hz": 100.0}, "acquisition.spectral_width_hz", "outside ±50 Hz"),
+])
+def test_validate_catches_what_only_the_translated_experiment_reveals(tmp_path, capsys, change, key, words):
+    """Nothing runs on an invalid protocol: too few scans for the preparation's
+    sub-experiments, or a spectral width that misses a line, are found by
+    `nmrqb validate` (and before a run simulates anything), naming the key."""
+    p = load_protocol(shipped_protocols()["default"]).replace(**change)
+    f = tmp_path / "p.toml"
+    f.write_text(p.to_toml())
+    assert cli.main(["validate", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{key} = " in err and words in err, err
+    t = time.perf_counter()
+    assert cli.main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert time.perf_counter() - t < 5 and not (tmp_path / "o").exists()  # refused before simulating
+
+
+def test_integer_scans_change_only_the_noise():
+    """The N scans are split n_j ≈ w_j N over the sub-experiments and the
+    averages added with the exact weights: the noise is σ√(Σ w_j²/n_j),
+    which is σ/√N when the split is exact and a little more otherwise."""
+    from nmrqb.plan import scan_split
+    from nmrqb.run import noise_scale
+
+    assert scan_split([0.457, 0.424, 0.119], 16) == [7, 7, 2]
+    assert noise_scale([0.5, 0.25, 0.25], 16) == pytest.approx(1 / 4, rel=1e-15)
+    w = np.array([0.457, 0.424, 0.119])
+    want = np.sqrt(np.sum(w**2 / np.array([7, 7, 2])))
+    assert noise_scale(w, 16) == pytest.approx(want, rel=1e-15) and want > 1 / 4
