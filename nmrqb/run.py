@@ -68,6 +68,15 @@ METRIC_UNITS = {
     "l1_coherence": "dimensionless (alpha-normalised)",
 }
 
+#: The quantum resources, not linear in the deviation (docs/translate.md):
+#: reported for the α-normalised states and for the raw NMR states.
+RESOURCE_UNITS = {"concurrence": "dimensionless", "discord": "bits"}
+
+_RESOURCE_NOTE = ("concurrence and discord are not linear in the deviation from I/4, so they are not alpha times "
+                  "the model's: the raw NMR state (1 - alpha) I/4 + alpha rho is separable for alpha <= 1/3 "
+                  "(concurrence 0) and its discord is O(alpha^2); the alpha-normalised values are the model's "
+                  "figures, and from noisy data they carry the noise amplified by 1/alpha (no interval is given)")
+
 
 def _power(rho: np.ndarray, h: np.ndarray, hch: np.ndarray) -> np.ndarray:
     """P = Tr[−i[H_ch, ρ] H] (Ω = 1: per unit of Ωt), linear in ρ."""
@@ -124,6 +133,7 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     plan_figure: bytes | None = None
     bias: dict = field(default_factory=dict)
+    resources: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The JSON document ``results.json`` (schema results.schema.json)."""
@@ -170,6 +180,9 @@ class RunResult:
             "noise_sigma_recorded": {ch: (float(v) * noise_scale(prep.weights, p.acquisition.scans)
                                           if p.acquisition.noise else 0.0) for ch, v in self.noise_sigma.items()},
             "metrics": metrics,
+            "resources": {"note": _RESOURCE_NOTE,
+                          **{m: {"unit": RESOURCE_UNITS[m], **{k: arr(v) for k, v in self.resources[m].items()}}
+                             for m in RESOURCE_UNITS if m in self.resources}},
             "reconstructed_states": states,
             "plan": json.loads(json.dumps(self.plan.as_dict(), default=float)),
             "verdict": self.verdict,
@@ -444,7 +457,30 @@ def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunR
     bar.close()
     verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan_rep, acq.noise and has_readout, has_readout)
     return RunResult(p, ex, sim, fids, lines, rec, omega_t, ideal, expected, reconstructed, se, lo, hi, sigma,
-                     plan_rep, verdict, timings, plan_fig, bias)
+                     plan_rep, verdict, timings, plan_fig, bias, _resources(model, p.T, omega_t, bm, bn, rec, h))
+
+
+def _resources(model, T, omega_t, expected: dict, reconstructed_norm: dict, rec, h) -> dict:
+    """Concurrence and discord: of the model's charged Gibbs states (ideal),
+    of the simulated states (expected) and of the reconstructed ones, each
+    α-normalised and raw (:data:`RESOURCE_UNITS`)."""
+    import scipy.linalg
+
+    from nmrqb import measures
+    from nmrqb.reconstruct import battery_metrics
+
+    zeta, hch = model.gibbs_array(T), model.charging_hamiltonian_array(1.0)
+    charged = []
+    for w in np.asarray(omega_t, dtype=float):
+        u = scipy.linalg.expm(-1j * w * hch)
+        charged.append(u @ zeta @ u.conj().T)
+    charged = np.array(charged)
+    raw = battery_metrics(rec.states, h, float(np.mean(rec.alpha)))
+    out = {}
+    for m, fn in (("concurrence", measures.concurrence), ("discord", measures.discord)):
+        out[m] = {"ideal": np.asarray(fn(charged)), "expected": expected[m], "reconstructed": reconstructed_norm[m],
+                  "expected_raw": expected[f"{m}_raw"], "reconstructed_raw": raw[f"{m}_raw"]}
+    return out
 
 
 def write_run(result: RunResult, out_dir, *, force: bool = False, bruker: bool = True,

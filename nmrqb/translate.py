@@ -528,7 +528,8 @@ def jeener_broekaert(model: DipolarModel, T, platform, *, tau_s=None, nutation_h
             "Jeener–Broekaert 90x–τ–45y prepares dipolar order, the high-temperature Gibbs state of the "
             "secular dipolar Hamiltonian (plus the thermal state's own p² singlet term, which commutes with "
             "everything here); it fixes only α/T, and at the requested T the α-normalised state differs from "
-            f"the exact ζ(T) by a trace distance {td:.3g} (about 5|Δ|/(12T)): use the pseudo-Gibbs route when "
+            f"the exact ζ(T) by a trace distance {td:.3g} (about (5/4)(Δ/3T)², a relative (5/4)|Δ|/(3T) of the "
+            "deviation, docs/jeener-broekaert.md §3): use the pseudo-Gibbs route when "
             "T is comparable to Δ",
         ),
     )

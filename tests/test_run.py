@@ -209,3 +209,21 @@ def test_integer_scans_change_only_the_noise():
     w = np.array([0.457, 0.424, 0.119])
     want = np.sqrt(np.sum(w**2 / np.array([7, 7, 2])))
     assert noise_scale(w, 16) == pytest.approx(want, rel=1e-15) and want > 1 / 4
+
+
+def test_concurrence_and_discord_are_reported_normalised_and_raw():
+    """The resources the pipeline reports for the non-linear measures: with
+    noise and relaxation off, the α-normalised reconstructed concurrence and
+    discord are the model's (1e-6), the raw NMR state's concurrence is 0 and
+    its discord O(α²)."""
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"acquisition.noise": False,
+                                                                  "acquisition.relaxation": False, "model.D": 0.5})
+    r = run_protocol(p)
+    doc = r.to_json()
+    res = doc["resources"]
+    alpha = doc["alpha"]["value"]
+    for m in ("concurrence", "discord"):
+        np.testing.assert_allclose(res[m]["reconstructed"], res[m]["ideal"], rtol=0, atol=1e-6)
+        assert max(res[m]["reconstructed_raw"]) <= 10 * alpha**2
+    assert max(res["concurrence"]["ideal"]) > 0.01  # the model's states are entangled somewhere on the scan
+    assert max(res["concurrence"]["reconstructed_raw"]) == 0.0
