@@ -70,6 +70,29 @@ def _out_path(out_dir) -> Path:
     return Path(out_dir)
 
 
+def write_atomic(path, content) -> Path:
+    """Write one file by temp-and-rename (the one atomic file write of
+    ``figure``, ``run``, ``fit`` and ``sweep``): a reader sees the old file
+    or the new one, never half of one, and a failure leaves no temporary
+    file.  ``content`` is text, bytes, or a callable that writes to the
+    path it is given (``lambda p: fig.savefig(p, format="png")``).  Returns
+    the path."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        if isinstance(content, str):
+            tmp.write_text(content, encoding="utf-8")
+        elif isinstance(content, (bytes, bytearray)):
+            tmp.write_bytes(bytes(content))
+        else:
+            content(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 def check_out_dir(out_dir) -> Path:
     """Validate an output folder and create it if missing; return its path.
 

@@ -684,7 +684,7 @@ def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, r
     from tqdm import tqdm
 
     from nmrqb import sweep_report, sweep_store
-    from nmrqb.output import versions
+    from nmrqb.output import versions, write_atomic
     from nmrqb.parallel import make_executor
 
     if not isinstance(sweep, Sweep):
@@ -695,7 +695,7 @@ def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, r
                             "number from 1 to 1e7")
     if not (isinstance(target, (int, float)) and 0 < target < 1):
         raise ProtocolError(f"target = {short_repr(target)} is not allowed: give a relative precision 0 < x < 1")
-    if executor is None:
+    if executor is None and workers is not None:
         from nmrqb.parallel import _check_workers
 
         workers = _check_workers(workers)  # before the output folder is touched
@@ -713,7 +713,7 @@ def run_sweep(sweep: Sweep, out, *, executor=None, workers: int | None = None, r
         import secrets
 
         out.mkdir(parents=True, exist_ok=True)
-        (out / "protocol.toml").write_text(sweep.protocol.to_toml(), encoding="utf-8")
+        write_atomic(out / "protocol.toml", sweep.protocol.to_toml())
         tmp = out / f".{sweep_store.STORE_NAME}.{secrets.token_hex(4)}.tmp"
         attrs = {
             "stage": sweep.stage,

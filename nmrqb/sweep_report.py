@@ -301,15 +301,15 @@ def plot_error_scaling(ds, summary: dict):
 
 
 def _save_png(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    from nmrqb.output import write_atomic
+
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def _save_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from nmrqb.output import write_atomic
+
+    write_atomic(path, text)
 
 
 def write_outputs(ds, out, summary: dict) -> list[Path]:

@@ -226,10 +226,10 @@ def write_tidy_csv(ds, path) -> Path:
     dims = list(ds["status"].dims)
     metrics = [v for v in ds.data_vars if v not in _BOOK_VARS]
     cols = dims + ["seed", "status"] + metrics + ["error"]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     arrays = {v: np.asarray(ds[v].values) for v in ["seed", "status", "error", *metrics]}
     coords = [np.asarray(ds[d].values) for d in dims]
-    try:
+
+    def write(tmp):
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(cols)
@@ -239,10 +239,10 @@ def write_tidy_csv(ds, path) -> Path:
                 row += [repr(float(arrays[m][idx])) for m in metrics]
                 row.append(str(arrays["error"][idx]))
                 w.writerow(row)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    from nmrqb.output import write_atomic
+
+    write_atomic(path, write)
     return path
 
 
