@@ -440,12 +440,18 @@ class DaskExecutor(_ContextExecutor):
         self._cluster = None
         self._client = None
         if address is None:
-            self._cluster = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            import dask
+
+            # the workers' statistical profiler samples every thread's stack
+            # every 10 ms under the GIL: ~5 % of the CPU of our Python-heavy
+            # points (measured), for a dashboard a local cluster does not have
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             self._client = distributed.Client(self._cluster)
         else:
             try:
