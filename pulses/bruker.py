@@ -1491,9 +1491,12 @@ class TopSpinSpectrum:
     ``values[i]``, ``ppm[i]`` and ``hz[i]`` are ``spectrum.values[n − 1 −
     i]`` … of the ascending spectrum.  The arrays are read-only views; for
     fits, processing and anything else of :mod:`pulses.spectra` use
-    ``.spectrum`` (ascending).  The index mapping of every case (processed
-    ``1r``, and the FFT of a raw FID, whose Nyquist point TopSpin puts at the
-    other end) is in ``docs/bruker.md``.
+    ``.spectrum`` (ascending).  For a processed ``1r`` read with
+    :func:`read_bruker_processed` the indices are TopSpin's one for one.
+    For the FFT of a raw FID they are one off: TopSpin puts the Nyquist
+    point (±SW/2) at its top (i = 0) where the FFT grid has it at the bottom,
+    so TopSpin's point i is this view's point i − 1
+    (``numpy.roll(view.values, 1)``; ``docs/bruker.md``).
 
     Parameters
     ----------
