@@ -526,7 +526,21 @@ def plan_sweep(protocol, over: Sequence[str] | None = None, replicas: int | None
         evaluate_point(protocol, stage)  # raises the one-line error with its suggestion
     if replicas is None:  # the [sweep] replicas belong to its stage; a battery stage asked for instead has no noise
         replicas = 1 if stage == "battery" != protocol.sweep.stage else protocol.sweep.replicas
-    axes = tuple(parse_over(text, protocol) for text in specs)
+    if over is None and specs:  # the axes come from the file: name it and the key
+        from nmrqb.protocol import _error
+
+        axes = []
+        for i, text in enumerate(specs):
+            try:
+                axes.append(parse_over(text, protocol))
+            except ProtocolError as exc:
+                msg = str(exc)
+                src = f"{protocol.source}: "
+                raise _error(protocol.source, f"sweep.over[{i}]",
+                             f"sweep.over[{i}]: {msg[len(src):] if msg.startswith(src) else msg}") from None
+        axes = tuple(axes)
+    else:
+        axes = tuple(parse_over(text, protocol) for text in specs)
     grid = Grid(axes, replicas)
     if len(grid) > MAX_SWEEP_POINTS:
         raise ProtocolError(f"sweep of {len(grid)} points is not allowed: at most {MAX_SWEEP_POINTS} (axes × "

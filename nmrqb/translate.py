@@ -232,6 +232,15 @@ class LineJoin:
     label_y: str
     scale: complex = 2.0
 
+    @property
+    def phase_deg(self) -> float:
+        """The line's phase: the angle (degrees) by which the fitted complex
+        amplitude is turned so that its real part is ``label_x`` and its
+        imaginary part ``label_y`` (arg of ``scale``; 0 for the default)."""
+        import cmath
+
+        return math.degrees(cmath.phase(complex(self.scale)))
+
 
 @dataclass(frozen=True)
 class ReadoutPlan:

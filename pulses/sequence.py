@@ -690,9 +690,10 @@ class Sequence:
             ch = getattr(e, "channels", None)
             for c in ch or ():
                 if c not in known:
+                    lab = getattr(e, "label", "")
                     raise SequenceError(
-                        f"element {k} ({e.kind}): channels = {V.show(ch)} is not allowed: "
-                        f"the spin system has {', '.join(known)}"
+                        f"element {k} ({e.kind}{' ' + repr(lab) if lab else ''}): channels = {V.show(ch)} is not "
+                        f"allowed: the spin system has {', '.join(known)}"
                     )
 
     # -------------------------------------------------------- serialisation

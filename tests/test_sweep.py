@@ -376,6 +376,7 @@ def test_validate_checks_the_sweep_axes_against_the_protocol(proto, tmp_path, ca
     assert cli.main(["validate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "did you mean 'acquisition.snr'" in err
+    assert f"{bad}: sweep.over[0]: " in err  # the file and the key the axes came from
 
 
 def _die(task):

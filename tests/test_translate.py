@@ -171,6 +171,12 @@ def test_jb_route_on_the_dipolar_platform():
     assert prep.details["dipolar_order_fraction"] == pytest.approx(np.sqrt(3) / 2, rel=1e-4)
     assert prep.details["residual_beyond_dipolar_order"] < 1e-9
     assert prep.alpha > 0
+    # the dipolar spin temperature of the prepared order, with respect to H_D = 2π d Dop:
+    # |T_D| = T_L |d|/ν_L at the optimal τ (docs/jeener-broekaert.md; -7.45 mK for gypsum, d = -10 kHz at 400 MHz)
+    d_hz = pl.system.couplings[0].hz
+    t_d = prep.details["spin_temperature_k"]
+    assert abs(t_d) == pytest.approx(pl.system.temperature_k * abs(d_hz) / pl.system.larmor_hz()[0], rel=1e-3)
+    assert t_d * d_hz > 0  # the model's T > 0 with unit_hz = 3d/4 < 0
     # the α-normalised prepared state approaches ζ(T) as T grows (it is its linearisation)
     td = [translate(DipolarModel(Delta=1.0), T, pl, readouts=None).preparation.details["trace_distance_to_gibbs"]
           for T in (10.0, 100.0)]
@@ -193,8 +199,8 @@ def test_one_line_errors(jplat):
     msg = str(e.value)
     assert "\n" not in msg and "element 0 ('too strong')" in msg and "'1H'" in msg and "25000" in msg
     with pytest.raises(pulses.SequenceError) as e:
-        jplat.check(pulses.Sequence((pulses.Pulse(flip_deg=90, hard=True, channels=("19F",)),)))
-    assert "\n" not in str(e.value) and "'19F'" in str(e.value)
+        jplat.check(pulses.Sequence((pulses.Pulse(flip_deg=90, hard=True, channels=("19F",), label="fluorine"),)))
+    assert "\n" not in str(e.value) and "'19F'" in str(e.value) and "element 0 (Pulse 'fluorine')" in str(e.value)
     qc = QubitCircuit(3)
     qc.add_gate("CNOT", controls=0, targets=2)
     with pytest.raises(pulses.SequenceError) as e:
