@@ -348,6 +348,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     shipped = shipped_protocols()
     source = args.protocol if os.path.exists(args.protocol) or args.protocol not in shipped else shipped[args.protocol]
     p = load_protocol(source)
+    out, data = os.path.realpath(args.out), os.path.realpath(args.data)
+    if out == data or data.startswith(out.rstrip(os.sep) + os.sep):
+        from nmrqb.errors import DataError
+
+        raise DataError(f"--out {args.out!r} holds the data being fitted ({args.data!r}): writing the fit there "
+                        "would replace it; choose another folder")
     check_run_dir(args.out, args.force)
     from nmrqb.fit import fit_protocol, write_fit
 

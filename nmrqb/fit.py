@@ -175,8 +175,8 @@ class ForwardModel:
                     if getattr(p, "kind", "") != "Pulse" or not p.hard or p.flip_deg is None:
                         raise ProtocolError(
                             f"fit: nuisance 'rf' needs hard charging and readout pulses; {p.kind} "
-                            f"{getattr(p, 'label', '')!r} of readout {r!r} is not one (fit its effect another way, "
-                            "or charge and read out with hard pulses)")
+                            f"{getattr(p, 'label', '')!r} (before readout {r!r}) is not one (fit its effect "
+                            "another way, or charge and read out with hard pulses)")
             acq = Sequence((self.experiment.readout.acquire,))
             a = np.zeros((len(self.channels), 15, self.n_points), dtype=np.complex128)
             base = self._sim.run(acq, initial=np.eye(4, dtype=np.complex128) / 4)
@@ -203,9 +203,10 @@ class ForwardModel:
 
     def compress(self, data: np.ndarray):
         """Exact compression of the least-squares problem for fits whose only
-        nuisance is the receiver phase: per (key, channel) block the model is
-        M_b c with M_b (N × 16), so with M_b = Q_b R_b (thin QR)
-        ‖e^{iφ} M_b c − y_b‖² = ‖R_b c − e^{−iφ} Q_b† y_b‖² + (‖y_b‖² − ‖Q_b† y_b‖²).
+        nuisance parameters are the receiver phase and the amplitude scale:
+        per (key, channel) block the model is M_b c with M_b (N × 16), so
+        with M_b = Q_b R_b (thin QR) and a real amplitude a
+        ‖a e^{iφ} M_b c − y_b‖² = ‖a R_b c − e^{−iφ} Q_b† y_b‖² + (‖y_b‖² − ‖Q_b† y_b‖²).
         Returns (R, Qy, const) with R (keys, channels, 16, 16), Qy (keys,
         channels, 16) and the per-channel constants (the part of the data no
         candidate state can explain)."""
@@ -278,7 +279,8 @@ class FitResult:
     sigma : dict channel → σ used (per FID point and quadrature)
     sigma_source : "given" (σ known: redchi tests the model) or "residual"
         (σ from the rms of a first fit's residual: redchi is 1 by construction)
-    n_evaluations : residual evaluations of every start (and of the σ pre-fit)
+    n_evaluations : residual evaluations of every start, of the σ pre-fit
+        and of the identifiability Jacobian (2 per varied parameter)
     """
 
     values: dict
@@ -346,7 +348,7 @@ def _null_directions(residual, params, varied) -> tuple[list[tuple[np.ndarray, f
     eye = np.eye(len(varied))
     if not np.any(norms > 0):
         return [(row, 0.0) for row in eye], norms
-    dead = norms == 0
+    dead = norms <= 1e-9 * norms.max()  # no effect beyond finite-difference round-off
     out = [(eye[i], 0.0) for i in np.flatnonzero(dead)]
     live = np.flatnonzero(~dead)
     _, sv, vt = np.linalg.svd(jac[:, live] / norms[live], full_matrices=False)

@@ -71,10 +71,10 @@ def _out_path(out_dir) -> Path:
 
 
 def write_atomic(path, content) -> Path:
-    """Write one file by temp-and-rename (the one atomic file write of
-    ``figure``, ``run``, ``fit`` and ``sweep``): a reader sees the old file
-    or the new one, never half of one, and a failure leaves no temporary
-    file.  ``content`` is text, bytes, or a callable that writes to the
+    """Write one file by temp-and-rename (the sweep's files; ``figure``,
+    ``run`` and ``fit`` stage whole folders instead): a reader sees the old
+    file or the new one, never half of one, and a failure leaves no
+    temporary file.  ``content`` is text, bytes, or a callable that writes to the
     path it is given (``lambda p: fig.savefig(p, format="png")``).  Returns
     the path."""
     path = Path(path)
@@ -345,7 +345,7 @@ def _is_run_folder(path: Path) -> bool:
 
 #: What a run or a fit writes: top-level names, and the files of each Bruker data set.
 _RUN_FILES = {"results.json", "report.html", "protocol.toml", "fit.json", "fit.html", "bruker"}
-_BRUKER_FILES = {"acqu", "acqus", "fid", "ser", "pulseprogram"}
+_BRUKER_FILES = {"acqu", "acqus", "acqu2", "acqu2s", "fid", "ser", "pulseprogram"}  # write_bruker's, 1-D and series
 
 
 def _foreign_files(path: Path) -> list[str]:

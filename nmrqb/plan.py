@@ -128,7 +128,10 @@ def scan_split(weights, total: int) -> list[int]:
     n = np.floor(raw).astype(int)
     for k in np.argsort(-(raw - n))[: total - n.sum()]:
         n[k] += 1
-    return [max(1, int(x)) for x in n]
+    n = np.maximum(n, 1)
+    while n.sum() > total and np.any(n > 1):  # the ones given to tiny weights come from the largest parts
+        n[int(np.argmax(n))] -= 1
+    return [int(x) for x in n]
 
 
 def _describe(sub: str, k: int, e) -> str:

@@ -167,9 +167,11 @@ def optimal_jb_tau(d_hz: float) -> float:
     is ∝ sin(3π d τ) (``docs/jeener-broekaert.md``), first maximal at
     τ = 1/(6|d|)."""
     d = V.number(d_hz, "optimal_jb_tau: d_hz", SequenceError)
-    if d == 0:
-        raise SequenceError(f"optimal_jb_tau: d_hz = {d_hz!r:.60} is not allowed: give a finite non-zero coupling (Hz)")
-    return 1.0 / (6.0 * abs(d))
+    tau = 1.0 / (6.0 * abs(d)) if d != 0 else math.inf
+    if not math.isfinite(tau):
+        raise SequenceError(f"optimal_jb_tau: d_hz = {d_hz!r:.60} is not allowed: give a finite non-zero coupling (Hz) "
+                            "whose delay 1/(6|d|) is finite")
+    return tau
 
 
 def jb_delay_shift(nutation_hz: float, flip_deg: float = 45.0) -> float:
@@ -182,7 +184,11 @@ def jb_delay_shift(nutation_hz: float, flip_deg: float = 45.0) -> float:
     if not abs(beta) < 90.0:
         raise SequenceError(f"jb_delay_shift: flip_deg = {flip_deg!r:.60} is not allowed: give |flip_deg| < 90 "
                             "(the Jeener–Broekaert second pulse, 45° at best)")
-    return 1.0 / (8.0 * nu) + math.tan(math.radians(abs(beta))) / (4.0 * math.pi * nu)
+    shift = 1.0 / (8.0 * nu) + math.tan(math.radians(abs(beta))) / (4.0 * math.pi * nu)
+    if not math.isfinite(shift):
+        raise SequenceError(f"jb_delay_shift: nutation_hz = {nutation_hz!r:.60} is not allowed: the shift "
+                            "1/(8ν1) + tan|β|/(4πν1) would not be finite; give a nutation frequency in Hz")
+    return shift
 
 
 def jeener_broekaert(system_or_platform, *, tau_s: float | None = None, channel: str | None = None,
@@ -310,8 +316,10 @@ def join_sequences(parts: SequenceABC, name: str = "") -> Sequence:
     if isinstance(parts, (str, bytes)) or not isinstance(parts, (list, tuple, Sequence)):
         raise SequenceError(f"join_sequences: parts = {V.show(parts)} is not allowed: give a list of sequences "
                             "and/or elements")
+    if isinstance(parts, Sequence):
+        parts = [parts]  # one sequence: its phase cycle is checked below like any part's
     els = []
-    for p in (parts.elements if isinstance(parts, Sequence) else parts):
+    for p in parts:
         if isinstance(p, Sequence):
             if p.phase_cycle:
                 raise SequenceError(f"join_sequences: {p.name!r} has a phase cycle: join sequences without one")

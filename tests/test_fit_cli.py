@@ -67,6 +67,16 @@ def test_bruker_data_sets_and_in_memory_fids_give_the_same_fit(default_run):
         assert from_disk.result.values[n] == pytest.approx(in_memory.result.values[n], rel=1e-8, abs=1e-14), n
 
 
+def test_the_fit_never_replaces_the_data_it_fits(default_run, capsys):
+    p, result, tmp = default_run
+    before = sorted(str(q) for q in (tmp / "run").rglob("*"))
+    for out in (tmp / "run", tmp):
+        assert cli.main(["fit", shipped_protocols()["default"], str(tmp / "run"), "--out", str(out), "--force"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "holds the data being fitted" in err
+    assert sorted(str(q) for q in (tmp / "run").rglob("*")) == before
+
+
 def test_a_wrong_model_shows_in_the_reduced_chi2_when_sigma_is_known(default_run):
     """With σ known (the run's record), a misfit is visible: fitting the
     default run (relaxation on) with a forward model without relaxation gives
@@ -75,8 +85,9 @@ def test_a_wrong_model_shows_in_the_reduced_chi2_when_sigma_is_known(default_run
     wrong = fit_protocol(p.replace(**{"fit.relaxation": False}), tmp / "run")
     assert wrong.result.sigma_source == "given" and wrong.result.redchi > 10, wrong.result.redchi
     blind = fit_protocol(p.replace(**{"fit.relaxation": False}), fids_array(result.experiment, result.fids))
-    # σ from the first start's residual: the best start's reduced χ² is then at most ≈ 1, whatever the model
-    assert blind.result.sigma_source == "residual" and 0.8 < blind.result.redchi < 1.0 + 1e-6
+    # σ from the first start's residual: the best start's reduced χ² is then at most N/(N − n_vary) ≈ 1 + 6e-6,
+    # whatever the model
+    assert blind.result.sigma_source == "residual" and 0.8 < blind.result.redchi < 1.0 + 1e-4
 
 
 def test_a_data_set_that_does_not_match_the_protocol_is_named(default_run, tmp_path, capsys):

@@ -126,9 +126,11 @@ def test_force_never_deletes_what_a_run_did_not_write(tmp_path, added, named, ca
     """Data loss (issue 8): TopSpin's processed data in a run's Bruker data
     set, or a user's file in the run folder, survive `nmrqb run --force`:
     the run is refused before anything runs, and every file is still there."""
-    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5]})
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5, 1.0]})
     out = tmp_path / "run"
-    write_run(run_protocol(p), out)
+    write_run(run_protocol(p), out)  # 2 Ωt: Bruker series (acqu2, acqu2s), which --force may replace
+    assert (out / "bruker" / "1" / "acqu2s").is_file()
+    write_run(run_protocol(p), out, force=True)
     extra = out / added
     extra.parent.mkdir(parents=True, exist_ok=True)
     extra.write_bytes(b"processed or user data")
@@ -209,6 +211,19 @@ def test_integer_scans_change_only_the_noise():
     w = np.array([0.457, 0.424, 0.119])
     want = np.sqrt(np.sum(w**2 / np.array([7, 7, 2])))
     assert noise_scale(w, 16) == pytest.approx(want, rel=1e-15) and want > 1 / 4
+    # never more scans than the protocol has, and never below σ/√N
+    for weights, total in (([0.98, 0.01, 0.01], 3), ([0.9, 0.05, 0.05], 10), ([0.5, 0.3, 0.2], 7)):
+        assert sum(scan_split(weights, total)) == total and min(scan_split(weights, total)) >= 1
+        assert noise_scale(weights, total) >= 1 / np.sqrt(total) * (1 - 1e-12)
+    # and a run adds exactly that noise to its FIDs
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5]})
+    r = run_protocol(p)
+    want = {ch: r.noise_sigma[ch] * noise_scale(r.experiment.preparation.weights, p.acquisition.scans)
+            for ch in r.noise_sigma}
+    for per in r.fids.values():
+        for ch, fid in per.items():
+            assert fid.metadata["noise_sigma"] == pytest.approx(want[ch], rel=1e-15)
+    assert r.to_json()["noise_sigma_recorded"] == pytest.approx(want, rel=1e-15)
 
 
 def test_concurrence_and_discord_are_reported_normalised_and_raw():
