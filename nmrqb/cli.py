@@ -181,7 +181,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "invalid one is a one-line error naming the key (exit status 1)."
         ),
     )
-    v.add_argument("files", nargs="+", metavar="FILE", help="protocol file (TOML)")
+    v.add_argument("files", nargs="+", metavar="FILE", help="protocol file (TOML), or a shipped protocol's name")
     v.set_defaults(func=_cmd_validate)
 
     pr = sub.add_parser("protocol", help="work with protocol files (show)",
@@ -191,9 +191,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "show",
         help="print a protocol with every default filled in",
         description="Print the protocol FILE with every default filled in (and a preset platform's numbers), "
-        "as TOML that loads back to the same protocol, or as JSON.",
+        "as TOML that loads back to the same protocol, or as JSON.  The TOML ends with the values the "
+        "translation derives for unset keys (spectral width, Jeener-Broekaert delay) as comments.",
     )
-    show.add_argument("file", metavar="FILE", help="protocol file (TOML)")
+    show.add_argument("file", metavar="FILE", help="protocol file (TOML), or a shipped protocol's name")
     show.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     show.set_defaults(func=_cmd_protocol_show)
     return p
@@ -425,11 +426,22 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _protocol_source(name: str) -> str:
+    """A protocol file, or the name of a shipped one ("default", "fig5", ...)
+    when no file of that name exists (as ``nmrqb run NAME``)."""
+    import os
+
+    from nmrqb.protocol import shipped_protocols
+
+    shipped = shipped_protocols()
+    return shipped[name] if not os.path.exists(name) and name in shipped else name
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from nmrqb.protocol import load_protocol
 
     for path in args.files:
-        p = load_protocol(path)
+        p = load_protocol(_protocol_source(path))
         from nmrqb.run import preflight
 
         preflight(p)  # what only the translated experiment reveals (scans, spectral width)
@@ -443,12 +455,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_protocol_show(args: argparse.Namespace) -> int:
     from nmrqb.protocol import load_protocol
+    from nmrqb.run import derived_values, preflight
 
-    p = load_protocol(args.file)
-    if args.json:
+    p = load_protocol(_protocol_source(args.file))
+    if args.json:  # exactly the protocol (it loads back); the derived values are in the TOML's comments
         print(p.to_json())
     else:
+        derived = derived_values(p, preflight(p))
         print(p.to_toml(), end="")
+        if derived:  # comments: the text still loads back to the same protocol
+            print("\n# Derived from the model and the platform (not stored in the protocol: give the key to fix it):")
+            for key, value in derived.items():
+                print(f"# {key} = {value!r}")
     return 0
 
 

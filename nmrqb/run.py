@@ -258,6 +258,20 @@ def preflight(protocol):
     return ex
 
 
+def derived_values(protocol, experiment) -> dict:
+    """The values the translation derives for keys the protocol leaves unset
+    (``acquisition.spectral_width_hz``: 4 × the spread of the platform's
+    lines; ``preparation.tau_s``: the optimal Jeener–Broekaert delay), by
+    key; what ``nmrqb protocol show`` prints beside the protocol."""
+    out = {}
+    if protocol.acquisition.spectral_width_hz is None:
+        out["acquisition.spectral_width_hz"] = float(1.0 / experiment.readout.acquire.dwell_s)
+    tau = experiment.preparation.details.get("tau_s")
+    if protocol.preparation.tau_s is None and tau is not None:
+        out["preparation.tau_s"] = float(tau)
+    return out
+
+
 def _noise(result_fids: dict, sigma: dict, scans: int, seed: int, readouts: tuple, channels: tuple,
            scale: float | None = None) -> dict:
     """Receiver noise on every FID: σ_c × ``scale`` (default 1/√scans)."""

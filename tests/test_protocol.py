@@ -32,6 +32,7 @@ from nmrqb.protocol import (
     load_protocol,
     loads_protocol,
     protocol_from_dict,
+    shipped_protocols,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -421,6 +422,11 @@ def test_protocol_show_prints_every_default(tmp_path, capsys):
                 'set = ["II", "IX", "XI", "XY"]', 'dir = "nmrqb-run"'):
         assert key in text
     assert loads_protocol(text) == load_protocol(f)
+    # what the translation derives for unset keys is shown too (as comments: the text loads back the same)
+    assert "# acquisition.spectral_width_hz = 2580.0" in text
+    assert cli.main(["protocol", "show", "dipolar_jb"]) == 0  # a shipped protocol by name, as `nmrqb run NAME`
+    text = capsys.readouterr().out
+    assert "# preparation.tau_s = 1.46" in text and loads_protocol(text) == load_protocol(shipped_protocols()["dipolar_jb"])
     assert cli.main(["protocol", "show", str(f), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d == load_protocol(f).to_dict() and d["acquisition"]["snr"] == 200.0
