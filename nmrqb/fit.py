@@ -26,6 +26,15 @@ A · (T(s) − T(1)) · c, with A the acquisition's responses to the Pauli
 states (cached too) and T the Pauli transfer matrix of the pulses before
 the acquisition — exact without relaxation, and exact at s = 1 with it.
 
+FIDs or complex spectra
+-----------------------
+The residual is the FIDs' by default, which over the whole spectral width is
+the complex spectra's too (unitary FFT, Parseval).  ``region_hz`` (protocol
+``fit.region_hz``) fits the complex spectra only within ±region_hz of every
+line (:class:`SpectralWindows`), so baseline artefacts, spurious tones or
+other signals away from the lines do not enter; the compression below works
+on the windowed responses the same way.
+
 Noise level
 -----------
 Standard errors and the reduced χ² are for a noise σ per FID point and
@@ -59,7 +68,7 @@ import numpy as np
 
 from nmrqb.errors import NmrqbError, PhysicsError, ProtocolError
 
-__all__ = ["ForwardModel", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
+__all__ = ["ForwardModel", "SpectralWindows", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
            "run_noise_sigma", "MODEL_PARAMETERS", "NUISANCE_KINDS", "NUISANCE_NEUTRAL", "CORRELATION_WARN",
            "FIT_FORMAT"]
 
@@ -201,7 +210,7 @@ class ForwardModel:
         shifted = np.array([read[r] @ charge[k] @ coeffs for k, r in self.keys]) - nominal @ coeffs
         return np.einsum("cjn,kj->kcn", a, shifted)
 
-    def compress(self, data: np.ndarray):
+    def compress(self, data: np.ndarray, transform=None):
         """Exact compression of the least-squares problem for fits whose only
         nuisance parameters are the receiver phase and the amplitude scale:
         per (key, channel) block the model is M_b c with M_b (N × 16), so
@@ -210,21 +219,28 @@ class ForwardModel:
         Returns (R, Qy, const) with R (keys, channels, 16, 16), Qy (keys,
         channels, 16) and the per-channel constants (the part of the data no
         candidate state can explain)."""
-        if not hasattr(self, "_gram"):
+        cache = getattr(self, "_grams", None)
+        if cache is None:
+            cache = self._grams = {}
+        key = None if transform is None else transform.key
+        resp = self.response if transform is None else transform(self.response)
+        if transform is not None:
+            data = transform(data)
+        if key not in cache:
             # R from the Gram matrix G = M†M = V Λ V† (R = Λ^½ V†): the same
             # normal equations as a thin QR, without numpy's slow batched QR;
             # directions with no signal (Λ ≈ 0: a Pauli term a readout cannot
             # see) drop out of both R and Q†y
-            m = self.response  # (keys, ch, 16, N): rows are the 16 response FIDs
+            m = resp  # (keys, ch, 16, N): rows are the 16 response FIDs
             gram = np.einsum("kcin,kcjn->kcij", m.conj(), m)
             lam, vec = np.linalg.eigh(gram)
             keep = lam > 1e-13 * lam.max(axis=-1, keepdims=True)
             root = np.sqrt(np.where(keep, lam, 0.0))
             inv = np.where(keep, 1.0 / np.where(keep, root, 1.0), 0.0)
             r = root[..., :, None] * np.swapaxes(vec.conj(), -1, -2)
-            self._gram = (r, inv, vec)
-        r, inv, vec = self._gram
-        my = np.einsum("kcin,kcn->kci", self.response.conj(), data)  # M† y
+            cache[key] = (r, inv, vec)
+        r, inv, vec = cache[key]
+        my = np.einsum("kcin,kcn->kci", resp.conj(), data)  # M† y
         qy = inv * np.einsum("kcji,kcj->kci", vec.conj(), my)
         const = (np.sum(np.abs(data) ** 2, axis=-1) - np.sum(np.abs(qy) ** 2, axis=-1)).sum(axis=0)
         return r, qy, np.clip(const, 0.0, None)
@@ -262,6 +278,43 @@ class ForwardModel:
         return out
 
 
+class SpectralWindows:
+    """The complex spectra of FIDs, kept only within ±``region_hz`` of every
+    line of the experiment (its readout join), per channel: the unitary FFT
+    (``norm="ortho"``, so white noise keeps its σ per point and quadrature
+    and, over the whole spectrum, the χ² is the FID's by Parseval) times a
+    0/1 mask.  A fit on these windows ignores whatever the data hold away
+    from the lines (baseline artefacts, spurious signals, other compounds).
+    Applies to responses (keys, channels, 16, N) and data (keys, channels, N)."""
+
+    def __init__(self, forward: ForwardModel, region_hz: float):
+        import math
+
+        if isinstance(region_hz, bool) or not isinstance(region_hz, (int, float, np.integer, np.floating)) \
+                or not (math.isfinite(float(region_hz)) and float(region_hz) > 0):
+            raise ProtocolError(f"fit: region_hz = {region_hz!r:.40} is not allowed: give the half-width (Hz) of "
+                                "the spectral window around each line, a finite number > 0")
+        dwell = forward.experiment.readout.acquire.dwell_s
+        sw = 1.0 / dwell
+        f = np.fft.fftfreq(forward.n_points, d=dwell)
+        mask = np.zeros((len(forward.channels), forward.n_points), dtype=bool)
+        for j in forward.experiment.readout.join:
+            d = (f - j.center_hz + sw / 2) % sw - sw / 2  # distance to the line, aliased into ±SW/2
+            mask[forward.channels.index(j.channel)] |= np.abs(d) <= float(region_hz)
+        for c, ch in enumerate(forward.channels):
+            if not mask[c].any():
+                raise ProtocolError(f"fit: region_hz = {region_hz!r} is not allowed: no spectral point of channel "
+                                    f"{ch} lies within it of a line (point spacing {sw / forward.n_points:.4g} Hz)")
+        self.region_hz = float(region_hz)
+        self.mask = mask
+        self.key = ("windows", self.region_hz)
+        self.points = mask.sum(axis=1)  # spectral points kept per channel
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        m = self.mask[:, None, :] if x.ndim == 4 else self.mask
+        return np.fft.fft(x, axis=-1, norm="ortho") * m
+
+
 @dataclass(frozen=True)
 class FitResult:
     """The outcome of :func:`fit_fids`.
@@ -279,6 +332,8 @@ class FitResult:
     sigma : dict channel → σ used (per FID point and quadrature)
     sigma_source : "given" (σ known: redchi tests the model) or "residual"
         (σ from the rms of a first fit's residual: redchi is 1 by construction)
+    region_hz : None (the whole FIDs were fitted) or the half-width of the
+        spectral windows fitted (:class:`SpectralWindows`)
     n_evaluations : residual evaluations of every start, of the σ pre-fit
         and of the identifiability Jacobian (2 per varied parameter)
     """
@@ -296,6 +351,7 @@ class FitResult:
     sigma: dict = field(default_factory=dict)
     sigma_source: str = "given"
     n_evaluations: int = 0
+    region_hz: float | None = None
 
     def interval(self, name: str, confidence: float = 0.95) -> tuple[float, float]:
         """value ± z·stderr of parameter ``name``; refused (PhysicsError) for
@@ -380,7 +436,7 @@ def _nuisance_kind(name: str, channels: tuple) -> str | None:
 def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None, *,
              vary=("B", "D", "G", "Delta", "epsilon", "alpha"), bounds: dict | None = None, exprs: dict | None = None,
              nuisance=("phase",), sigma=None, n_starts: int = 1, spread: float = 0.3, seed: int = 0,
-             params=None) -> FitResult:
+             params=None, region_hz: float | None = None) -> FitResult:
     """Least-squares fit of model (and nuisance) parameters to FIDs.
 
     Parameters
@@ -416,6 +472,11 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
         at 0) of the varied model parameters; the lowest χ² wins.
     seed : int
         Seed of the Latin hypercube.
+    region_hz : float, optional
+        Fit the complex spectra instead of the FIDs, only within ±region_hz
+        of every line (:class:`SpectralWindows`): what lies away from the
+        lines does not enter.  None (default): the whole FIDs (the same χ²
+        as the whole complex spectra, by Parseval).
     """
     import lmfit
     from scipy.stats import qmc
@@ -481,6 +542,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
             base[n].set(expr=e)
     if "rf" in nuisance:
         forward._rf_setup()  # refuses finite pulses before anything runs
+    windows = None if region_hz is None else SpectralWindows(forward, region_hz)
 
     def make_params(values: dict) -> lmfit.Parameters:
         ps = base.copy()
@@ -492,7 +554,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
     weights = np.ones(len(channels))
     compressed = set(nuisance) <= {"phase", "amplitude"}
     if compressed:
-        r_blocks, qy, const = forward.compress(data)
+        r_blocks, qy, const = forward.compress(data, windows)
         phase_names = [nuisance_name("phase", ch) for ch in channels]
         amp_names = [nuisance_name("amplitude", ch) for ch in channels]
     n_eval = [0]
@@ -511,7 +573,11 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
         n_eval[0] += 1
         v = ps.valuesdict()
         try:
-            rr = compressed_residual(v) if compressed else forward.fids(_state(v), v) - data
+            if compressed:
+                rr = compressed_residual(v)
+            else:
+                rr = forward.fids(_state(v), v) - data
+                rr = rr if windows is None else windows(rr)
         except Exception:  # noqa: BLE001 - an unphysical trial (e.g. overflow): a large residual, not a crash
             size = r_blocks.shape[0] * r_blocks.shape[1] * 16 if compressed else data.size
             return np.full(2 * size, 1e6)
@@ -524,6 +590,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
         if compressed:
             return np.sum(np.abs(compressed_residual(v)) ** 2, axis=(0, 2)) + const
         rr = forward.fids(_state(v), v) - data
+        rr = rr if windows is None else windows(rr)
         return np.sum(np.abs(rr) ** 2, axis=(0, 2))
 
     def run(values):
@@ -544,7 +611,8 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
                 lo, hi = bounds.get(n, (-np.inf, np.inf))
                 s[n] = float(np.clip(s[n], lo + 1e-12 if np.isfinite(lo) else lo, hi - 1e-12 if np.isfinite(hi) else hi))
             starts.append(s)
-    n_points = 2 * len(forward.keys) * forward.n_points  # real values per channel
+    # real values per channel (both quadratures of every FID point, or of every spectral point kept)
+    n_points = 2 * len(forward.keys) * (forward.n_points if windows is None else windows.points)
     if sigma is None:
         first = run(starts[0])
         rms = np.sqrt(full_chisqr_by_channel(first.params) / n_points)
@@ -565,7 +633,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
     r = results[best]
     n_vary = sum(p.vary for p in r.params.values())
     chisqr = float(np.sum(full_chisqr_by_channel(r.params) * weights**2))
-    redchi = chisqr / max(1, n_points * len(channels) - n_vary)
+    redchi = chisqr / max(1, int(np.sum(np.broadcast_to(n_points, (len(channels),)))) - n_vary)
     values = {n: float(p.value) for n, p in r.params.items()}
     stderr = {n: (None if p.stderr is None or not np.isfinite(p.stderr) else float(p.stderr))
               for n, p in r.params.items() if p.vary}
@@ -637,7 +705,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
                      "Jacobian is singular: some combination of them is not determined by the data)")
     return FitResult(values, stderr, corr, redchi, tuple(dict.fromkeys(warns)), r, len(starts), best, varied,
                      tuple(n for n in varied if n in in_null), {ch: float(x) for ch, x in zip(channels, sig)},
-                     source, n_eval[0])
+                     source, n_eval[0], None if windows is None else windows.region_hz)
 
 
 # ============================================================================
@@ -765,7 +833,7 @@ class FitRun:
             "format": FIT_FORMAT, "name": self.protocol.name, "protocol": self.protocol.to_dict(),
             "versions": versions(), "confidence": conf, "parameters": params, "fixed": fixed,
             "correlation": [{"a": a, "b": b, "value": v} for (a, b), v in r.correlation.items() if a < b],
-            "redchi": r.redchi, "sigma": r.sigma, "sigma_source": r.sigma_source,
+            "redchi": r.redchi, "sigma": r.sigma, "sigma_source": r.sigma_source, "region_hz": r.region_hz,
             "warnings": list(r.warnings), "starts": r.starts, "best_start": r.best_start,
             "n_evaluations": self.n_evaluations, "seconds": self.seconds,
         }
@@ -808,7 +876,7 @@ def fit_protocol(protocol, data, *, progress: bool = False, sigma=None) -> FitRu
         if fs is not None and hasattr(protocol, "fit_parameters"):
             # the [fit] section one-to-one: values, vary flags, bounds and ties of every parameter
             res = fit_fids(forward, data, params=protocol.fit_parameters(ex.preparation.alpha, forward.channels),
-                           sigma=sigma, n_starts=fs.starts, spread=fs.spread, seed=fs.seed)
+                           sigma=sigma, n_starts=fs.starts, spread=fs.spread, seed=fs.seed, region_hz=fs.region_hz)
         else:
             res = fit_fids(forward, data, dict(truth), vary=("B", "D", "G", "Delta", "epsilon", "alpha"),
                            nuisance=("phase",), sigma=sigma, n_starts=8, spread=0.3, seed=0)

@@ -111,7 +111,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
                     "rf_inhomogeneity", "offset_error_hz", "ensemble_nodes", "seed"),
     "analysis": ("estimator", "bootstrap", "confidence", "alpha"),
     "output": ("dir", "bruker", "report", "force"),
-    "fit": ("vary", "nuisance", "starts", "spread", "seed", "relaxation", "parameters"),
+    "fit": ("vary", "nuisance", "starts", "spread", "seed", "relaxation", "region_hz", "parameters"),
     "fit.parameters": ("value", "min", "max", "vary", "expr"),
     "sweep": ("over", "replicas", "stage", "chunk"),
 }
@@ -363,7 +363,9 @@ class FitSection:
     the kinds of per-channel nuisance parameters fitted; ``starts`` starting
     points (the start and a seeded Latin hypercube of ``starts`` − 1 more,
     within ±``spread`` relative); ``relaxation``: None follows
-    ``acquisition.relaxation``; ``parameters``: per-parameter overrides in
+    ``acquisition.relaxation``; ``region_hz``: None fits the whole FIDs, a
+    half-width (Hz) fits the complex spectra only within it of every line
+    (:class:`nmrqb.fit.SpectralWindows`); ``parameters``: per-parameter overrides in
     canonical order (model parameters, then nuisance by kind and channel)."""
 
     vary: tuple[str, ...] = FIT_DEFAULT_VARY
@@ -372,6 +374,7 @@ class FitSection:
     spread: float = 0.3
     seed: int = 0
     relaxation: bool | None = None
+    region_hz: float | None = None
     parameters: tuple[FitParameterSpec, ...] = ()
 
     def parameter(self, name: str) -> FitParameterSpec | None:
@@ -557,6 +560,8 @@ class Protocol:
                                "spread": f.spread, "seed": f.seed}
         if f.relaxation is not None:
             fit["relaxation"] = f.relaxation
+        if f.region_hz is not None:
+            fit["region_hz"] = f.region_hz
         if f.parameters:
             fit["parameters"] = {ps.name: _drop_none({k: getattr(ps, k) for k in SCHEMA["fit.parameters"]})
                                  for ps in f.parameters}
@@ -1670,6 +1675,9 @@ def _fit(v: _V, raw, model_spec: ModelSection, temperature: TemperatureSection, 
                       unit="relative half-width of the box of starts")
     seed = v.integer("fit.seed", t.get("seed", 0), 0, MAX_SEED)
     relaxation = v.boolean("fit.relaxation", t["relaxation"]) if "relaxation" in t else None
+    region_hz = (v.number("fit.region_hz", t["region_hz"], lo=0.0, lo_open=True, hi=1e9,
+                          unit="Hz: the half-width of the spectral window fitted around each line")
+                 if "region_hz" in t else None)
 
     raw_p = t.get("parameters", _MISSING)
     if raw_p is _MISSING:
@@ -1757,7 +1765,7 @@ def _fit(v: _V, raw, model_spec: ModelSection, temperature: TemperatureSection, 
                     seen.add(nxt)
                     stack.append((nxt, chain + (nxt,)))
     section = FitSection(vary=vary, nuisance=nuisance, starts=starts, spread=spread, seed=seed,
-                         relaxation=relaxation, parameters=tuple(specs))
+                         relaxation=relaxation, region_hz=region_hz, parameters=tuple(specs))
     if deps:
         a = section.parameter("alpha")
         _build_fit_parameters(v, section, model_spec, temperature.T,

@@ -216,3 +216,46 @@ def test_correlation_and_weak_direction_warnings_at_high_temperature():
     msg = " | ".join(res.warnings)
     assert "exceeds 0.95" in msg and "'alpha'" in msg
     assert "weakly determined" in msg
+
+
+def test_whole_spectrum_windows_give_the_fid_fit(full):
+    """Complex spectra over the whole spectral width (unitary FFT) are the
+    FIDs' χ² by Parseval: the same values, errors and reduced χ²."""
+    fw, data, truth = full
+    rng = np.random.default_rng(3)
+    sig = 3e-7
+    noisy = data + sig * (rng.standard_normal(data.shape) + 1j * rng.standard_normal(data.shape))
+    sw = 1.0 / fw.experiment.readout.acquire.dwell_s
+    a = fit_fids(fw, noisy, truth, sigma=sig)
+    b = fit_fids(fw, noisy, truth, sigma=sig, region_hz=sw)
+    for n in a.varied:  # equal to the optimiser's convergence (xtol 1e-12), far inside the standard errors
+        assert abs(b.values[n] - a.values[n]) < 1e-6 * a.stderr[n], n
+        assert b.stderr[n] == pytest.approx(a.stderr[n], rel=1e-6), n
+    assert b.redchi == pytest.approx(a.redchi, rel=1e-9)
+
+
+def test_spectral_windows_ignore_a_spurious_line_away_from_the_lines(full):
+    """A spurious tone of the receiver (a sinusoid on a point of the spectral
+    grid, ~300 Hz from every line of the experiment) is a misfit of the
+    whole FIDs; the fit of the spectra within ±40 Hz of the lines does not
+    see it: reduced χ² ≈ 1 and the same values as without the tone."""
+    fw, data, truth = full
+    rng = np.random.default_rng(5)
+    sig = 3e-7
+    noisy = data + sig * (rng.standard_normal(data.shape) + 1j * rng.standard_normal(data.shape))
+    centers = {ch: [j.center_hz for j in fw.experiment.readout.join if j.channel == ch] for ch in fw.channels}
+    spurious = noisy.copy()
+    sw = 1.0 / fw.experiment.readout.acquire.dwell_s
+    for c, ch in enumerate(fw.channels):
+        nu = round((max(centers[ch]) + 300.0) / (sw / fw.n_points)) * (sw / fw.n_points)  # on the FFT grid
+        spurious[:, c] += 5 * sig * np.exp(2j * np.pi * nu * fw.t)
+    whole = fit_fids(fw, spurious, truth, sigma=sig)
+    windowed = fit_fids(fw, spurious, truth, sigma=sig, region_hz=40.0)
+    clean = fit_fids(fw, noisy, truth, sigma=sig, region_hz=40.0)
+    assert whole.redchi > 1.5  # the spurious tone is a misfit of the whole data
+    # the reduced χ² of white noise over 2 × 45 × ~(2 × 9 points per line window) values: within ±0.1 at 4σ
+    assert windowed.redchi == pytest.approx(1.0, abs=0.1)
+    for n in ("B", "D", "G", "Delta", "epsilon", "alpha"):
+        assert abs(windowed.values[n] - clean.values[n]) < 1e-4 * clean.stderr[n], n  # to the convergence
+    with pytest.raises(ProtocolError, match="region_hz = -1"):
+        fit_fids(fw, data, truth, region_hz=-1)

@@ -67,6 +67,20 @@ def test_bruker_data_sets_and_in_memory_fids_give_the_same_fit(default_run):
         assert from_disk.result.values[n] == pytest.approx(in_memory.result.values[n], rel=1e-8, abs=1e-14), n
 
 
+def test_fit_region_hz_from_the_protocol_fits_spectral_windows(default_run):
+    """[fit] region_hz = 40 (round-tripping through the protocol's TOML) makes
+    nmrqb fit fit the complex spectra within ±40 Hz of the lines."""
+    from nmrqb.protocol import loads_protocol
+
+    p, result, tmp = default_run
+    q = loads_protocol(p.replace(**{"fit.region_hz": 40.0, "fit.starts": 1}).to_toml())
+    assert q.fit.region_hz == 40.0
+    fr = fit_protocol(q, tmp / "run")
+    assert fr.result.region_hz == 40.0 and fr.to_json()["region_hz"] == 40.0
+    assert fr.result.sigma_source == "given" and abs(fr.result.redchi - 1) < 0.05
+    assert fit_protocol(p.replace(**{"fit.starts": 1}), tmp / "run").result.region_hz is None
+
+
 def test_the_fit_never_replaces_the_data_it_fits(default_run, capsys):
     p, result, tmp = default_run
     before = sorted(str(q) for q in (tmp / "run").rglob("*"))
