@@ -106,9 +106,10 @@ def test_run_refuses_a_non_empty_folder_before_running(tmp_path, capsys):
 
 
 def test_force_replaces_an_earlier_run_whole(tmp_path):
-    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5]})
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5, 1.0]})
     out = tmp_path / "run"
     write_run(run_protocol(p), out)
+    assert (out / "bruker" / "1" / "acqu2s").is_file()  # 2 Ωt: Bruker series, whose files --force replaces too
     with pytest.raises(DataError, match="--force"):
         write_run(run_protocol(p), out)
     (out / "report.html").write_text("an older report, edited")  # a file a run writes: replaced
@@ -118,19 +119,28 @@ def test_force_replaces_an_earlier_run_whole(tmp_path):
     assert not [x for x in tmp_path.iterdir() if x.name.startswith(".")]
 
 
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5]})
+    result = run_protocol(p)
+    folder = tmp_path_factory.mktemp("one") / "run"
+    write_run(result, folder)
+    return p, result, folder
+
+
 @pytest.mark.parametrize("added, named", [("bruker/1/pdata/1/1r", "bruker/1/pdata"),
                                           ("my_analysis.ipynb", "my_analysis.ipynb"),
                                           ("bruker/1/audita.txt", "bruker/1/audita.txt"),
                                           ("bruker/notes/n.txt", "bruker/notes")])
-def test_force_never_deletes_what_a_run_did_not_write(tmp_path, added, named, capsys):
+def test_force_never_deletes_what_a_run_did_not_write(one_run, tmp_path, added, named, capsys):
     """Data loss (issue 8): TopSpin's processed data in a run's Bruker data
     set, or a user's file in the run folder, survive `nmrqb run --force`:
     the run is refused before anything runs, and every file is still there."""
-    p = reduced(load_protocol(shipped_protocols()["default"]), **{"charging.omega_t": [0.5, 1.0]})
+    import shutil
+
+    p, result, folder = one_run
     out = tmp_path / "run"
-    write_run(run_protocol(p), out)  # 2 Ωt: Bruker series (acqu2, acqu2s), which --force may replace
-    assert (out / "bruker" / "1" / "acqu2s").is_file()
-    write_run(run_protocol(p), out, force=True)
+    shutil.copytree(folder, out)
     extra = out / added
     extra.parent.mkdir(parents=True, exist_ok=True)
     extra.write_bytes(b"processed or user data")
@@ -141,7 +151,7 @@ def test_force_never_deletes_what_a_run_did_not_write(tmp_path, added, named, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and named in err and "even with --force" in err
     with pytest.raises(DataError, match="did not write"):
-        write_run(run_protocol(p), out, force=True)
+        write_run(result, out, force=True)
     assert {q: q.read_bytes() for q in out.rglob("*") if q.is_file()} == before
 
 
