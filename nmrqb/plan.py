@@ -384,14 +384,19 @@ def _figure(experiment, rep: PlanReport):
         xs = np.arange(len(names))
         bx.bar(xs - 0.2, [rep.metrics[m]["ideal"] for m in names], 0.4, label="ideal pulses, no relaxation")
         bx.bar(xs + 0.2, [rep.metrics[m]["relaxed"] for m in names], 0.4, label="with T1/T2")
+        import textwrap
+
+        top = max(max(rep.metrics[m]["ideal"], rep.metrics[m]["relaxed"]) for m in names)
         for i, m in enumerate(names):
             c = rep.culprits.get(m)
-            txt = f"−{100 * rep.metrics[m]['loss']:.2g} %" + (f"\nmost: {c['element']}" if c else "")
-            bx.text(i, max(rep.metrics[m]["ideal"], rep.metrics[m]["relaxed"]) * 1.02, txt, ha="center",
+            txt = f"−{100 * rep.metrics[m]['loss']:.2g} %" + (
+                "\n" + textwrap.fill(f"most: {c['element']}", 34) if c else "")
+            bx.text(i, max(rep.metrics[m]["ideal"], rep.metrics[m]["relaxed"]) + 0.02 * top, txt, ha="center",
                     va="bottom", fontsize=6)
+        bx.set_ylim(0, 1.55 * top)  # room for the labels under the title
         bx.set_xticks(xs, names)
         bx.set_ylabel("max over Ωt (α-normalised)")
-        bx.legend(fontsize=7, loc="lower right")
+        bx.legend(fontsize=7, loc="upper left", ncol=2, frameon=False)
     checks = "all limit checks pass" if rep.ok else "LIMIT VIOLATIONS: " + next(v for _, v in rep.checks if v != "ok")
     bx.set_title(f"α = {rep.alpha:.3g}; {len(rep.subexperiments)} sub-experiment(s); "
                  f"experiment {rep.durations['experiment_s'] / 3600:.2f} h; {checks}", fontsize=8)
