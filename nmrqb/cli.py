@@ -313,16 +313,10 @@ def _shipped_names() -> list[str]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import os
-
     from nmrqb.output import check_run_dir
-    from nmrqb.protocol import load_protocol, shipped_protocols
+    from nmrqb.protocol import load_protocol
 
-    shipped = shipped_protocols()
-    source = args.protocol
-    if not os.path.exists(source) and source in shipped:
-        source = shipped[source]
-    p = load_protocol(source)  # validate first ...
+    p = load_protocol(_protocol_source(args.protocol))  # validate first ...
     out = args.out if args.out is not None else p.output.dir
     force = args.force or p.output.force
     check_run_dir(out, force)  # ... and the output folder, before anything runs
@@ -344,11 +338,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     import os
 
     from nmrqb.output import check_run_dir
-    from nmrqb.protocol import load_protocol, shipped_protocols
+    from nmrqb.protocol import load_protocol
 
-    shipped = shipped_protocols()
-    source = args.protocol if os.path.exists(args.protocol) or args.protocol not in shipped else shipped[args.protocol]
-    p = load_protocol(source)
+    p = load_protocol(_protocol_source(args.protocol))
     out, data = os.path.realpath(args.out), os.path.realpath(args.data)
     if out == data or data.startswith(out.rstrip(os.sep) + os.sep):
         from nmrqb.errors import DataError
@@ -377,13 +369,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    import os
+    from nmrqb.protocol import load_protocol
 
-    from nmrqb.protocol import load_protocol, shipped_protocols
-
-    shipped = shipped_protocols()
-    source = args.protocol if os.path.exists(args.protocol) or args.protocol not in shipped else shipped[args.protocol]
-    p = load_protocol(source)
+    p = load_protocol(_protocol_source(args.protocol))
     from nmrqb.parallel import check_address, make_executor
     from nmrqb.sweep import _prepare_out, plan_sweep, run_sweep
     from nmrqb.sweep_report import format_summary

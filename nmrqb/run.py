@@ -471,17 +471,16 @@ def run_protocol(protocol, *, progress: bool = False, plan: bool = True) -> RunR
     bar.close()
     verdict = _verdict(p, omega_t, ideal, reconstructed, se, lo, hi, plan_rep, acq.noise and has_readout, has_readout)
     return RunResult(p, ex, sim, fids, lines, rec, omega_t, ideal, expected, reconstructed, se, lo, hi, sigma,
-                     plan_rep, verdict, timings, plan_fig, bias, _resources(model, p.T, omega_t, bm, bn, rec, h))
+                     plan_rep, verdict, timings, plan_fig, bias, _resources(model, p.T, omega_t, bm, bn, rec))
 
 
-def _resources(model, T, omega_t, expected: dict, reconstructed_norm: dict, rec, h) -> dict:
+def _resources(model, T, omega_t, expected: dict, reconstructed_norm: dict, rec) -> dict:
     """Concurrence and discord: of the model's charged Gibbs states (ideal),
     of the simulated states (expected) and of the reconstructed ones, each
     α-normalised and raw (:data:`RESOURCE_UNITS`)."""
     import scipy.linalg
 
     from nmrqb import measures
-    from nmrqb.reconstruct import battery_metrics
 
     zeta, hch = model.gibbs_array(T), model.charging_hamiltonian_array(1.0)
     charged = []
@@ -489,11 +488,12 @@ def _resources(model, T, omega_t, expected: dict, reconstructed_norm: dict, rec,
         u = scipy.linalg.expm(-1j * w * hch)
         charged.append(u @ zeta @ u.conj().T)
     charged = np.array(charged)
-    raw = battery_metrics(rec.states, h, float(np.mean(rec.alpha)))
+    raw = np.asarray(rec.states, dtype=np.complex128)
+    raw = 0.5 * (raw + np.swapaxes(raw.conj(), -1, -2))  # as battery_metrics takes them
     out = {}
     for m, fn in (("concurrence", measures.concurrence), ("discord", measures.discord)):
         out[m] = {"ideal": np.asarray(fn(charged)), "expected": expected[m], "reconstructed": reconstructed_norm[m],
-                  "expected_raw": expected[f"{m}_raw"], "reconstructed_raw": raw[f"{m}_raw"]}
+                  "expected_raw": expected[f"{m}_raw"], "reconstructed_raw": np.asarray(fn(raw))}
     return out
 
 
