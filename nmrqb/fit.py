@@ -67,6 +67,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nmrqb.errors import NmrqbError, PhysicsError, ProtocolError
+from nmrqb.protocol import FIT_NUISANCE as NUISANCE_KINDS
+from nmrqb.protocol import FIT_NUISANCE_NEUTRAL as NUISANCE_NEUTRAL
+from nmrqb.protocol import FIT_NUISANCE_SCALES
 
 __all__ = ["ForwardModel", "SpectralWindows", "FitResult", "fit_fids", "FitRun", "fit_protocol", "read_fit_data", "write_fit", "fids_array",
            "run_noise_sigma", "MODEL_PARAMETERS", "NUISANCE_KINDS", "NUISANCE_NEUTRAL", "CORRELATION_WARN",
@@ -74,13 +77,10 @@ __all__ = ["ForwardModel", "SpectralWindows", "FitResult", "fit_fids", "FitRun",
 
 MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
 
-#: Kinds of per-channel nuisance parameters: receiver phase (rad), amplitude
-#: scale, RF-amplitude scale (flip-angle factor of the charging and readout
-#: pulses), frequency offset (Hz), extra line width (Hz).
-NUISANCE_KINDS = ("phase", "amplitude", "rf", "offset", "lw")
-
-#: The value of a nuisance parameter that changes nothing (its default start).
-NUISANCE_NEUTRAL = {"phase": 0.0, "amplitude": 1.0, "rf": 1.0, "offset": 0.0, "lw": 0.0}
+# NUISANCE_KINDS (receiver phase in rad, amplitude scale, RF-amplitude scale,
+# frequency offset in Hz, extra line width in Hz) and NUISANCE_NEUTRAL (the
+# value of each that changes nothing) are the protocol's FIT_NUISANCE and
+# FIT_NUISANCE_NEUTRAL: one definition for the [fit] section and the fit.
 
 #: |correlation| above which two fitted parameters are reported as not separable.
 CORRELATION_WARN = 0.95
@@ -387,7 +387,9 @@ def _null_directions(residual, params, varied) -> tuple[list[tuple[np.ndarray, f
     normalised Jacobian below :data:`NULL_RTOL` (of 1) is a combination of
     parameters whose effects cancel.  Directions are unit vectors in the
     normalised coordinates w_i = ‖∂r/∂p_i‖ dp_i (each parameter in units of
-    its effect on the data); returns ([(direction, singular value)], norms)."""
+    its effect on the data); returns ([(direction, singular value)], norms).
+    A column below 1e-9 of the largest counts as zero (finite-difference
+    round-off)."""
     if not varied:
         return [], np.zeros(0)
     base = params.copy()
@@ -534,7 +536,7 @@ def fit_fids(forward: ForwardModel, data: np.ndarray, start: dict | None = None,
         for kind in nuisance:
             for ch in channels:
                 n = nuisance_name(kind, ch)
-                lo, hi = bounds.get(n, (0.0, np.inf) if kind in ("amplitude", "rf") else (-np.inf, np.inf))
+                lo, hi = bounds.get(n, (0.0, np.inf) if kind in FIT_NUISANCE_SCALES else (-np.inf, np.inf))
                 base.add(n, value=float(start.get(n, NUISANCE_NEUTRAL[kind])), vary=True, min=lo, max=hi)
         for n, e in (exprs or {}).items():
             if n not in base:

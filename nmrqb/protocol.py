@@ -78,6 +78,8 @@ __all__ = [
     "FitSection",
     "FIT_MODEL_PARAMETERS",
     "FIT_NUISANCE",
+    "FIT_NUISANCE_NEUTRAL",
+    "FIT_NUISANCE_SCALES",
     "load_protocol",
     "loads_protocol",
     "protocol_from_dict",
@@ -131,6 +133,12 @@ FIT_MODEL_PARAMETERS = ("B", "D", "G", "Delta", "epsilon", "T", "alpha")
 #: The kinds of per-channel nuisance parameters: receiver phase (rad), amplitude scale, RF-amplitude scale
 #: (flip-angle factor of the charging and readout pulses), frequency offset (Hz), extra line width (Hz).
 FIT_NUISANCE = ("phase", "amplitude", "rf", "offset", "lw")
+
+#: The value of each nuisance kind that changes nothing (its default start).
+FIT_NUISANCE_NEUTRAL = {"phase": 0.0, "amplitude": 1.0, "rf": 1.0, "offset": 0.0, "lw": 0.0}
+
+#: The nuisance kinds that are scale factors, bounded below by 0 by default (a negative amplitude is a phase of π).
+FIT_NUISANCE_SCALES = ("amplitude", "rf")
 FIT_DEFAULT_VARY = ("B", "D", "G", "Delta", "epsilon", "alpha")
 MAX_FIT_STARTS = 1000
 MAX_FIT_SPREAD = 10.0
@@ -1496,8 +1504,8 @@ def _fit_rule(name: str, key: str) -> dict:
 def _fit_bounds(name: str, spec: FitParameterSpec | None) -> tuple[float, float]:
     """The effective (min, max) of a fit parameter: as given, else T ≥ 1e-6, 0 ≤ alpha ≤ 1, unbounded."""
     lo, hi = {"T": (MIN_FIT_T, math.inf), "alpha": (0.0, 1.0)}.get(name, (-math.inf, math.inf))
-    if name.split("_", 1)[0] in ("amplitude", "rf"):
-        lo = 0.0  # a scale factor; a negative amplitude would be a phase of π
+    if name.split("_", 1)[0] in FIT_NUISANCE_SCALES:
+        lo = 0.0
     if spec is not None:
         lo = lo if spec.min is None else spec.min
         hi = hi if spec.max is None else spec.max
@@ -1517,7 +1525,7 @@ def _fit_start(name: str, model_spec: ModelSection, T: float, alpha: float | Non
         return T
     if name == "alpha":
         return alpha
-    return 1.0 if name.split("_", 1)[0] in ("amplitude", "rf") else 0.0
+    return FIT_NUISANCE_NEUTRAL[name.split("_", 1)[0]]
 
 
 def _fit_names(kinds, channels) -> dict[str, str]:
