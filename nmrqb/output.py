@@ -343,15 +343,16 @@ def _is_run_folder(path: Path) -> bool:
     return False
 
 
-#: What a run or a fit writes: top-level names, and the files of each Bruker data set.
+#: What a run or a fit writes at its top level (each Bruker data set holds pulses.bruker.WRITTEN_FILES).
 _RUN_FILES = {"results.json", "report.html", "protocol.toml", "fit.json", "fit.html", "bruker"}
-_BRUKER_FILES = {"acqu", "acqus", "acqu2", "acqu2s", "fid", "ser", "pulseprogram"}  # write_bruker's, 1-D and series
 
 
 def _foreign_files(path: Path) -> list[str]:
     """Paths (relative to ``path``) inside an earlier run folder that no run
     or fit writes: processed data (``pdata/``) TopSpin added, a user's notes,
     anything else.  Replacing the folder would delete them."""
+    from pulses.bruker import WRITTEN_FILES
+
     out = []
     for e in sorted(os.scandir(path), key=lambda e: e.name):
         if e.name not in _RUN_FILES:
@@ -367,7 +368,7 @@ def _foreign_files(path: Path) -> list[str]:
                     out.append(f"bruker/{b.name}")
                     continue
                 out += [f"bruker/{b.name}/{f.name}" for f in sorted(os.scandir(b.path), key=lambda e: e.name)
-                        if f.name not in _BRUKER_FILES or not f.is_file(follow_symlinks=False)]
+                        if f.name not in WRITTEN_FILES or not f.is_file(follow_symlinks=False)]
     return out
 
 

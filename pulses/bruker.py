@@ -491,6 +491,11 @@ def _check_replaceable(target: Path, overwrite: bool) -> bool:
     return True
 
 
+#: Every file a data set of :func:`write_bruker` can hold (1-D: acqu, acqus,
+#: pulseprogram, fid; a series adds acqu2, acqu2s and has ser for fid).
+WRITTEN_FILES = frozenset({"acqu", "acqus", "acqu2", "acqu2s", "pulseprogram", "fid", "ser"})
+
+
 def _write_files(fid: FID, provenance: dict, acqus: dict, folder: Path) -> None:
     """The files of the data set, into the (new, empty) ``folder``."""
     ngb.write_jcamp(acqus, str(folder / "acqus"))
